@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make demo` (the main job) and `make test`.
+# Each creates or updates the virtual environment first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.edm-installed
+
+.PHONY: demo test lint bench clean-store
+
+$(STAMP): pyproject.toml scripts/install.sh
+	bash scripts/install.sh $(VENV)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	bash scripts/demo.sh
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+bench: $(STAMP)
+	$(PY) bench/registry_list.py
+
+clean-store:
+	rm -rf mlruns mlartifacts downloads

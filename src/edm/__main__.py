@@ -1,0 +1,3 @@
+from edm.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``edm`` command: a thin shell over the library (parse, call, render)."""

@@ -1,0 +1,67 @@
+"""Entry point of ``edm``: global options, command groups, and the one-line error rule."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from edm.cli import models, ui
+from edm.cli.context import CliState
+from edm.cli.output import err_console, print_error
+from edm.errors import EdmError
+
+app = typer.Typer(
+    name="edm",
+    help="Train, track, version, promote and serve EDM track-structure models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(models.app, name="models")
+app.command("ui")(ui.ui)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    tracking_uri: str = typer.Option(
+        None,
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        show_envvar=True,
+        help="MLflow tracking store: a directory, sqlite:///, postgresql:// or http(s)://. "
+        "Default: ./mlruns (SQLite) with artifacts in ./mlartifacts.",
+    ),
+) -> None:
+    ctx.obj = CliState(tracking_uri=tracking_uri)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("EDM_DEBUG", "") not in ("", "0", "false")
+
+
+def main() -> None:
+    # MLflow logs database migrations at INFO on every new store; users need warnings only.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if debug_enabled() else "WARNING")
+    try:
+        app(prog_name="edm")
+    except EdmError as exc:
+        if debug_enabled():
+            raise
+        print_error(str(exc))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[red]Interrupted.[/]")
+        sys.exit(130)
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        print_error(f"unexpected {type(exc).__name__}: {exc} (set EDM_DEBUG=1 for the traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""``edm models …``: list, inspect, promote, roll back and download registered versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from edm.cli import output
+from edm.cli.context import registry
+from edm.cli.output import console, format_number, human_time, print_json, styled_stage
+from edm.errors import NoProductionModelError
+
+app = typer.Typer(help="Registered model versions and their stages.", no_args_is_help=True)
+
+EMPTY_HINT = (
+    "No models found in {uri}.\n"
+    "Check that this is the store you trained into (--tracking-uri or MLFLOW_TRACKING_URI), "
+    "list its experiments with 'mlflow experiments search', or train a model first: "
+    "the 'edm-training' experiment is created on first use."
+)
+
+
+@app.command("list")
+def list_models(
+    ctx: typer.Context,
+    max_results: int = typer.Option(10, "--max-results", "-n", min=1, help="Newest N versions."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the newest registered versions with their stage and validation loss."""
+    reg = registry(ctx)
+    models = reg.list_models(max_results=max_results)
+    if as_json:
+        print_json(models)
+        return
+    if not models:
+        console.print(EMPTY_HINT.format(uri=reg.store.display_uri), highlight=False)
+        return
+    table = Table(title=f"{reg.model_name}", title_justify="left")
+    for column in ("Version", "Stage", "Run name", "Val loss", "Backbone", "Created"):
+        table.add_column(column, justify="right" if column in ("Version", "Val loss") else "left")
+    for m in models:
+        table.add_row(
+            str(m["version"]),
+            styled_stage(m["stage"]),
+            m["run_name"] or "-",
+            format_number(m["metrics"].get("best_val_loss")),
+            m["params"].get("backbone", "-"),
+            human_time(m["created"]),
+        )
+    console.print(table)
+
+
+@app.command("info")
+def info(
+    ctx: typer.Context,
+    version: int = typer.Argument(..., help="Version number."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Everything about one version: stage, run, metrics, params, tags, audit entries."""
+    reg = registry(ctx)
+    data = reg.get_model_info(version)
+    if data is None:
+        output.print_error(f"model version {version} of '{reg.model_name}' does not exist")
+        raise typer.Exit(1)
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{reg.model_name}[/] version [bold]{data['version']}[/]")
+    header = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("Stage", styled_stage(data["stage"])),
+        ("Run name", data["run_name"] or "-"),
+        ("Run id", data["run_id"] or "-"),
+        ("Run status", data["run_status"] or "-"),
+        ("Created", human_time(data["created"])),
+        ("Source", data["source"]),
+        ("Description", data["description"] or "-"),
+    ):
+        header.add_row(f"[dim]{label}[/]", value)
+    console.print(header)
+    for title in ("metrics", "params", "tags"):
+        console.print(_key_value_table(title.capitalize(), data[title]))
+    console.print(_audit_table("Audit", data["audit"]))
+
+
+@app.command("promote")
+def promote(
+    ctx: typer.Context,
+    version: int = typer.Argument(..., help="Version number."),
+    stage: str = typer.Argument(..., help="None, Staging, Production or Archived (any case)."),
+    reason: str = typer.Option(None, "--reason", "-r", help="Why: kept in the audit trail."),
+) -> None:
+    """Move a version to a stage (Production archives the version it replaces)."""
+    entry = registry(ctx).promote_model(version, stage, reason=reason)
+    if entry is None:
+        console.print(f"Version {version} is already in that stage; nothing changed.")
+        return
+    console.print(_describe_change(entry.to_dict()))
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    reason: str = typer.Option(None, "--reason", "-r", help="Why: kept in the audit trail."),
+) -> None:
+    """Put back the version that was in Production before the current one."""
+    entry = registry(ctx).rollback(reason=reason)
+    console.print(_describe_change(entry.to_dict()))
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    limit: int = typer.Option(None, "--limit", "-n", min=1, help="Newest N entries."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The audit trail: every stage change, newest first."""
+    entries = [e.to_dict() for e in registry(ctx).history(limit=limit)]
+    if as_json:
+        print_json(entries)
+        return
+    if not entries:
+        console.print("No stage changes recorded yet.")
+        return
+    console.print(_audit_table("Stage changes", entries))
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    v1: int = typer.Argument(..., help="First version."),
+    v2: int = typer.Argument(..., help="Second version."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Params and metrics of two versions side by side; differences are marked."""
+    data = registry(ctx).compare(v1, v2)
+    if as_json:
+        print_json(data)
+        return
+    left, right = data["versions"]
+    left_stage, right_stage = data["stages"]
+    for title in ("metrics", "params"):
+        table = Table(title=title.capitalize(), title_justify="left")
+        table.add_column("")
+        table.add_column("Name")
+        table.add_column(f"v{left} ({left_stage})")
+        table.add_column(f"v{right} ({right_stage})")
+        for row in data[title]:
+            a, b = (format_number(v) for v in row["values"])
+            mark = "[bold yellow]≠[/]" if row["differs"] else ""
+            style = "bold" if row["differs"] else None
+            table.add_row(mark, row["name"], a, b, style=style)
+        console.print(table)
+
+
+@app.command("load-production")
+def load_production(
+    ctx: typer.Context,
+    output_dir: Path = typer.Option(Path("downloads"), "--output", "-o", help="Where to download."),
+) -> None:
+    """Download the current Production checkpoint."""
+    reg = registry(ctx)
+    path = reg.load_production_model(output_dir)
+    if path is None:
+        raise NoProductionModelError(f"no version of '{reg.model_name}' is in Production")
+    console.print(str(path), highlight=False, soft_wrap=True)
+
+
+def _describe_change(entry: dict) -> str:
+    text = (
+        f"Version {entry['version']}: {entry['from_stage']} → "
+        f"{styled_stage(entry['to_stage'])}"
+    )
+    if entry["action"] == "rollback":
+        text = "Rolled back. " + text
+    displaced = entry.get("displaced_version")
+    if displaced is not None:
+        fate = "Archived" if entry["to_stage"] == "Production" else "None"
+        text += f" (version {displaced} → {styled_stage(fate)})"
+    return text
+
+
+def _key_value_table(title: str, values: dict) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("Name", style="dim")
+    table.add_column("Value")
+    for key in sorted(values):
+        table.add_row(key, format_number(values[key]))
+    if not values:
+        table.add_row("-", "-")
+    return table
+
+
+def _audit_table(title: str, entries: list[dict]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("When", "Version", "Change", "Action", "User", "Reason"):
+        table.add_column(column)
+    for e in entries:
+        change = f"{e['from_stage']} → {styled_stage(e['to_stage'])}"
+        if e.get("displaced_version") is not None:
+            change += f" (v{e['displaced_version']} out)"
+        action = e["action"] + (" (forced)" if e.get("forced") else "")
+        table.add_row(
+            human_time(e["timestamp"]), str(e["version"]), change, action, e["user"], e["reason"] or ""
+        )
+    if not entries:
+        table.add_row("-", "-", "no stage changes", "", "", "")
+    return table

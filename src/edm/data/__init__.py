@@ -1,0 +1,1 @@
+"""Annotations, datasets and lineage (which code and which data made a model)."""

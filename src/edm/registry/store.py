@@ -1,0 +1,142 @@
+"""The MLflow client edm talks through, with its failures turned into edm errors.
+
+Also home of the promotion lock: MLflow has no compare-and-swap on aliases, so two people
+promoting at once could each archive a stale "previous production". Registered-model names are
+unique in every store (SQLite, PostgreSQL, a tracking server), so creating a registered model
+named after the lock is an atomic test-and-set that works through the public API everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from mlflow.exceptions import MlflowException
+
+from edm.errors import EdmError, PermissionDeniedError, StoreError
+from edm.settings import StoreLocation, current_user
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+log = logging.getLogger(__name__)
+
+LOCK_SUFFIX = ".edm-lock"
+LOCK_TIMEOUT_S = 60.0
+LOCK_STALE_AFTER_S = 120.0  # a holder that crashed mid-promotion is presumed gone after this
+
+_DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
+
+
+def make_client(location: StoreLocation) -> MlflowClient:
+    # The library never prints: MLflow's download progress bars write to the terminal.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if location.local_dir is not None:
+        location.local_dir.mkdir(parents=True, exist_ok=True)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=location.tracking_uri, registry_uri=location.tracking_uri)
+
+
+def error_code(exc: BaseException) -> str | None:
+    return getattr(exc, "error_code", None)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return error_code(exc) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def is_already_exists(exc: BaseException) -> bool:
+    return error_code(exc) == "RESOURCE_ALREADY_EXISTS"
+
+
+def scrub(text: str, location: StoreLocation) -> str:
+    """Remove the store's password from a message before anyone sees it."""
+    from urllib.parse import unquote, urlsplit
+
+    secrets = {os.environ.get("MLFLOW_TRACKING_PASSWORD") or ""}
+    try:
+        password = urlsplit(location.tracking_uri).password
+    except ValueError:
+        password = None
+    if password:
+        secrets |= {password, unquote(password)}
+    for secret in sorted(secrets - {""}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def translate(exc: BaseException, location: StoreLocation, what: str) -> EdmError:
+    message = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    first = scrub(message[0] if message else type(exc).__name__, location)
+    if error_code(exc) in _DENIED or "403" in first[:40] or "401" in first[:40]:
+        return PermissionDeniedError(
+            f"{what}: permission denied for user '{current_user()}' on {location.display_uri}"
+        )
+    return StoreError(f"{what} failed on {location.display_uri}: {first}")
+
+
+@contextmanager
+def store_errors(location: StoreLocation, what: str) -> Iterator[None]:
+    """Let edm errors through; turn MLflow and connection failures into StoreError."""
+    try:
+        yield
+    except EdmError:
+        raise
+    except MlflowException as exc:
+        raise translate(exc, location, what) from exc
+    except OSError as exc:  # includes requests' ConnectionError
+        raise translate(exc, location, what) from exc
+
+
+@contextmanager
+def registry_lock(client: MlflowClient, model_name: str) -> Iterator[None]:
+    """Hold the model's promotion lock for the duration of the block."""
+    lock_name = model_name + LOCK_SUFFIX
+    owner = f"{current_user()}@{socket.gethostname()}:{os.getpid()}"
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            client.create_registered_model(
+                lock_name,
+                tags={"edm.lock.owner": owner},
+                description=f"Promotion lock of {model_name}, held by {owner} (edm).",
+            )
+            break
+        except MlflowException as exc:
+            if not is_already_exists(exc):
+                raise
+        _break_if_stale(client, lock_name)
+        if time.monotonic() > deadline:
+            raise StoreError(
+                f"could not take the promotion lock of '{model_name}' within {LOCK_TIMEOUT_S:.0f} s: "
+                f"another promotion holds it (registered model '{lock_name}')"
+            )
+        time.sleep(random.uniform(0.05, 0.25))
+    try:
+        yield
+    finally:
+        try:
+            client.delete_registered_model(lock_name)
+        except MlflowException as exc:
+            log.warning("could not release the promotion lock %s: %s", lock_name, exc)
+
+
+def _break_if_stale(client: MlflowClient, lock_name: str) -> None:
+    try:
+        lock = client.get_registered_model(lock_name)
+    except MlflowException:
+        return
+    age_s = time.time() - (lock.creation_timestamp or 0) / 1000
+    if age_s > LOCK_STALE_AFTER_S:
+        log.warning("breaking stale promotion lock %s (%.0f s old)", lock_name, age_s)
+        try:
+            client.delete_registered_model(lock_name)
+        except MlflowException:
+            pass
