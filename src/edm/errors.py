@@ -13,6 +13,13 @@ one line is enough to act on.
         ├── InvalidTransitionError  a promotion that cannot be done (nothing changed)
         ├── NoProductionModelError
         └── CheckpointNotFoundError
+    ├── DataError                   a dataset or annotation problem
+    │   ├── AnnotationError         a bad annotation file: names the file and the field
+    │   └── AudioError              audio that cannot be decoded: names the file
+    ├── ModelError                  a model cannot be built or loaded
+    │   ├── CheckpointError         a checkpoint file that is missing, corrupt or incompatible
+    │   └── WeightsNotFoundError    pretrained weights (MERT) not on disk, with how to get them
+    └── TrainingError
 """
 
 from __future__ import annotations
@@ -66,3 +73,38 @@ class CheckpointNotFoundError(RegistryError):
     def __init__(self, path: object) -> None:
         self.path = path
         super().__init__(f"checkpoint file not found: {path}")
+
+
+class DataError(EdmError):
+    pass
+
+
+class AnnotationError(DataError):
+    def __init__(self, path: object, field: str, problem: str) -> None:
+        self.path = path
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{path}: field '{field}': {problem}")
+
+
+class AudioError(DataError):
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class ModelError(EdmError):
+    pass
+
+
+class CheckpointError(ModelError):
+    pass
+
+
+class WeightsNotFoundError(ModelError):
+    pass
+
+
+class TrainingError(EdmError):
+    pass
