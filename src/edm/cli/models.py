@@ -38,7 +38,7 @@ def list_models(
         console.print(EMPTY_HINT.format(uri=reg.store.display_uri), highlight=False)
         return
     table = Table(title=f"{reg.model_name}", title_justify="left")
-    for column in ("Version", "Stage", "Run name", "Val loss", "Backbone", "Created"):
+    for column in ("Version", "Stage", "Run name", "Val loss", "Backbone", "Created (UTC)"):
         table.add_column(column, justify="right" if column in ("Version", "Val loss") else "left")
     for m in models:
         table.add_row(
@@ -74,7 +74,7 @@ def info(
         ("Run name", data["run_name"] or "-"),
         ("Run id", data["run_id"] or "-"),
         ("Run status", data["run_status"] or "-"),
-        ("Created", human_time(data["created"])),
+        ("Created (UTC)", human_time(data["created"])),
         ("Source", data["source"]),
         ("Description", data["description"] or "-"),
     ):
@@ -169,10 +169,7 @@ def load_production(
 
 
 def _describe_change(entry: dict) -> str:
-    text = (
-        f"Version {entry['version']}: {entry['from_stage']} → "
-        f"{styled_stage(entry['to_stage'])}"
-    )
+    text = f"Version {entry['version']}: {entry['from_stage']} → {styled_stage(entry['to_stage'])}"
     if entry["action"] == "rollback":
         text = "Rolled back. " + text
     displaced = entry.get("displaced_version")
@@ -195,7 +192,7 @@ def _key_value_table(title: str, values: dict) -> Table:
 
 def _audit_table(title: str, entries: list[dict]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("When", "Version", "Change", "Action", "User", "Reason"):
+    for column in ("When (UTC)", "Version", "Change", "Action", "User", "Reason"):
         table.add_column(column)
     for e in entries:
         change = f"{e['from_stage']} → {styled_stage(e['to_stage'])}"
@@ -203,7 +200,12 @@ def _audit_table(title: str, entries: list[dict]) -> Table:
             change += f" (v{e['displaced_version']} out)"
         action = e["action"] + (" (forced)" if e.get("forced") else "")
         table.add_row(
-            human_time(e["timestamp"]), str(e["version"]), change, action, e["user"], e["reason"] or ""
+            human_time(e["timestamp"]),
+            str(e["version"]),
+            change,
+            action,
+            e["user"],
+            e["reason"] or "",
         )
     if not entries:
         table.add_row("-", "-", "no stage changes", "", "", "")

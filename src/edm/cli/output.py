@@ -31,21 +31,11 @@ def styled_stage(stage: str) -> str:
 
 
 def human_time(value: str | datetime | None) -> str:
-    """ISO timestamp → '2026-11-26 07:40 UTC (3 h ago)'."""
+    """ISO timestamp → '2026-11-26 07:40' in UTC (the column headers say UTC)."""
     if value is None:
         return "-"
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    when = when.astimezone(UTC)
-    seconds = (datetime.now(UTC) - when).total_seconds()
-    if seconds < 60:
-        ago = "just now"
-    elif seconds < 3600:
-        ago = f"{int(seconds // 60)} min ago"
-    elif seconds < 86400:
-        ago = f"{int(seconds // 3600)} h ago"
-    else:
-        ago = f"{int(seconds // 86400)} d ago"
-    return f"{when:%Y-%m-%d %H:%M} UTC ({ago})"
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
 def format_number(value: Any) -> str:

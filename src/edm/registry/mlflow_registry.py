@@ -11,11 +11,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+from mlflow.entities import Metric, Param, RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 
 from edm import settings
@@ -96,7 +97,11 @@ class ModelRegistry:
         if not model_path.is_file():
             raise CheckpointNotFoundError(model_path)
         metric_values = _validated_metrics(metrics)
-        all_tags = {**code_version_tags(), **DEFAULT_TAGS, **{k: str(v) for k, v in (tags or {}).items()}}
+        all_tags = {
+            **code_version_tags(),
+            **DEFAULT_TAGS,
+            **{k: str(v) for k, v in (tags or {}).items()},
+        }
 
         with store_errors(self.store, "creating the run"):
             experiment_id = self._ensure_experiment()
@@ -106,7 +111,9 @@ class ModelRegistry:
             with store_errors(self.store, f"logging run '{run_name}'"):
                 self.log_params_and_metrics(run_id, params, metric_values)
                 self.client.log_artifact(run_id, str(model_path), CHECKPOINT_ARTIFACT_PATH)
-                version = self.register_run_checkpoint(run_id, run.info.artifact_uri, model_path.name)
+                version = self.register_run_checkpoint(
+                    run_id, run.info.artifact_uri, model_path.name
+                )
                 self.client.set_tag(run_id, RUN_VERSION_TAG, str(version))
         except BaseException as exc:
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
@@ -151,27 +158,28 @@ class ModelRegistry:
         """Move a version to a stage; returns the audit entry, or None when it was already there."""
         target = Stage.parse(stage)
         version = _version_number(version, self.model_name)
-        with store_errors(self.store, f"promoting version {version}"):
-            with registry_lock(self.client, self.model_name):
-                return self._change_stage(version, target, reason, action="promote", forced=forced)
+        with (
+            store_errors(self.store, f"promoting version {version}"),
+            registry_lock(self.client, self.model_name),
+        ):
+            return self._change_stage(version, target, reason, action="promote", forced=forced)
 
     def rollback(self, reason: str | None = None) -> AuditEntry:
         """Put back the version that was in Production before the current one."""
-        with store_errors(self.store, "rolling back"):
-            with registry_lock(self.client, self.model_name):
-                aliases, tags = self._model_aliases_and_tags()
-                current = aliased_version(aliases, Stage.PRODUCTION)
-                if current is None:
-                    raise NoProductionModelError(
-                        f"no version of '{self.model_name}' is in Production: nothing to roll back"
-                    )
-                timeline = production_timeline(entries_from_tags(tags))
-                if len(timeline) < 2 or timeline[-1] != current:
-                    raise NoProductionModelError(
-                        f"no earlier Production version of '{self.model_name}' is recorded "
-                        f"before version {current}: nothing to roll back to"
-                    )
-                entry = self._change_stage(timeline[-2], Stage.PRODUCTION, reason, action="rollback")
+        with store_errors(self.store, "rolling back"), registry_lock(self.client, self.model_name):
+            aliases, tags = self._model_aliases_and_tags()
+            current = aliased_version(aliases, Stage.PRODUCTION)
+            if current is None:
+                raise NoProductionModelError(
+                    f"no version of '{self.model_name}' is in Production: nothing to roll back"
+                )
+            timeline = production_timeline(entries_from_tags(tags))
+            if len(timeline) < 2 or timeline[-1] != current:
+                raise NoProductionModelError(
+                    f"no earlier Production version of '{self.model_name}' is recorded "
+                    f"before version {current}: nothing to roll back to"
+                )
+            entry = self._change_stage(timeline[-2], Stage.PRODUCTION, reason, action="rollback")
         assert entry is not None  # the target is not the current production version
         return entry
 
@@ -208,10 +216,8 @@ class ModelRegistry:
             self.client.set_registered_model_tag(self.model_name, entry.key, entry.to_tag_value())
         except BaseException:
             for step in reversed(undo):
-                try:
+                with suppress(MlflowException):
                     step()
-                except MlflowException:
-                    pass
             raise
         return entry
 
@@ -244,10 +250,16 @@ class ModelRegistry:
         def set_archived(of_version: int, archived: bool) -> None:
             if archived:
                 client.set_model_version_tag(name, str(of_version), ARCHIVED_TAG, "true")
-                undo.append(lambda: client.delete_model_version_tag(name, str(of_version), ARCHIVED_TAG))
+                undo.append(
+                    lambda: client.delete_model_version_tag(name, str(of_version), ARCHIVED_TAG)
+                )
             else:
                 client.delete_model_version_tag(name, str(of_version), ARCHIVED_TAG)
-                undo.append(lambda: client.set_model_version_tag(name, str(of_version), ARCHIVED_TAG, "true"))
+                undo.append(
+                    lambda: client.set_model_version_tag(
+                        name, str(of_version), ARCHIVED_TAG, "true"
+                    )
+                )
 
         if target.alias is not None:
             displaced = aliased_version(aliases, target)
@@ -282,7 +294,7 @@ class ModelRegistry:
             model_version = self._get_version(version)
             if model_version is None:
                 raise ModelVersionNotFoundError(self.model_name, version)
-            root = Path(output_dir or self.download_dir)
+            root = Path(output_dir or self.download_dir).resolve()
             root.mkdir(parents=True, exist_ok=True)
             final = root / f"{self.model_name}-v{version}"
             with tempfile.TemporaryDirectory(dir=root, prefix=".partial-") as tmp:
@@ -294,7 +306,9 @@ class ModelRegistry:
                     from mlflow.artifacts import download_artifacts
 
                     fetched = download_artifacts(
-                        artifact_uri=model_version.source, dst_path=tmp, tracking_uri=self.tracking_uri
+                        artifact_uri=model_version.source,
+                        dst_path=tmp,
+                        tracking_uri=self.tracking_uri,
                     )
                 checkpoints = sorted(Path(fetched).rglob("*.pt"))
                 if not checkpoints:
@@ -490,10 +504,8 @@ class ModelRegistry:
         return found
 
     def _terminate_quietly(self, run_id: str, status: str) -> None:
-        try:
+        with suppress(Exception):  # the original failure matters more than this one
             self.client.set_terminated(run_id, status)
-        except Exception:  # the original failure matters more than this one
-            pass
 
 
 def _version_number(version: int | str, model_name: str) -> int:

@@ -46,7 +46,9 @@ def aliased_version(aliases: Mapping[str, str | int], stage: Stage) -> int | Non
     return int(aliases[alias])
 
 
-def stage_of(version: int, aliases: Mapping[str, str | int], version_tags: Mapping[str, str]) -> Stage:
+def stage_of(
+    version: int, aliases: Mapping[str, str | int], version_tags: Mapping[str, str]
+) -> Stage:
     if aliased_version(aliases, Stage.PRODUCTION) == int(version):
         return Stage.PRODUCTION
     if aliased_version(aliases, Stage.STAGING) == int(version):

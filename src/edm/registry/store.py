@@ -14,7 +14,7 @@ import random
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from mlflow.exceptions import MlflowException
@@ -115,8 +115,9 @@ def registry_lock(client: MlflowClient, model_name: str) -> Iterator[None]:
         _break_if_stale(client, lock_name)
         if time.monotonic() > deadline:
             raise StoreError(
-                f"could not take the promotion lock of '{model_name}' within {LOCK_TIMEOUT_S:.0f} s: "
-                f"another promotion holds it (registered model '{lock_name}')"
+                f"could not take the promotion lock of '{model_name}' within "
+                f"{LOCK_TIMEOUT_S:.0f} s: another promotion holds it "
+                f"(registered model '{lock_name}')"
             )
         time.sleep(random.uniform(0.05, 0.25))
     try:
@@ -136,7 +137,5 @@ def _break_if_stale(client: MlflowClient, lock_name: str) -> None:
     age_s = time.time() - (lock.creation_timestamp or 0) / 1000
     if age_s > LOCK_STALE_AFTER_S:
         log.warning("breaking stale promotion lock %s (%.0f s old)", lock_name, age_s)
-        try:
+        with suppress(MlflowException):
             client.delete_registered_model(lock_name)
-        except MlflowException:
-            pass

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from edm.cli.main import main
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+RunEdm = Callable[..., Result]
+
+
+@pytest.fixture
+def run_edm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunEdm:
+    """Run the real entry point in-process, as the console script would, and capture it."""
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["edm", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run

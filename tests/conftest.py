@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own real SQLite store in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+
+# Rich reads the terminal width when the CLI's consoles are created: make tables wide enough
+# that the CLI tests can read every column.
+os.environ.setdefault("COLUMNS", "200")
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+_STORE_ENV = ("MLFLOW_TRACKING_URI", "EDM_ARTIFACT_ROOT", "EDM_MODEL_NAME", "EDM_DEBUG")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's store or writes into the checkout."""
+    for name in _STORE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "tester")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _migrated_empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store with MLflow's schema, created once: migrations take ~1.5 s."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
+    return db
+
+
+@pytest.fixture
+def store_uri(tmp_path: Path, _migrated_empty_store: Path) -> str:
+    """A fresh local store (the spec layout) in the test's own folder."""
+    store = tmp_path / "mlruns"
+    store.mkdir()
+    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
+    return str(store)
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    """A small real checkpoint file."""
+    path = tmp_path / "outputs" / "best.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"edm-test-checkpoint\x00" + os.urandom(64))
+    return path
