@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import Metric, Param, RunStatus, ViewType
+from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
 from edm import settings
@@ -38,17 +37,14 @@ from edm.registry.store import (
     registry_lock,
     store_errors,
 )
+from edm.registry.tracked_run import CHECKPOINT_ARTIFACT_PATH, TrackedRun
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.tracking import MlflowClient
 
-CHECKPOINT_ARTIFACT_PATH = "model"
-RUN_VERSION_TAG = "edm.model_version"
 DEFAULT_TAGS = {"model_type": "multitask"}
-_PARAMS_PER_BATCH = 100  # MLflow's log_batch limits
-_METRICS_PER_BATCH = 1000
 _RUN_IDS_PER_SEARCH = 1000
 
 
@@ -97,43 +93,39 @@ class ModelRegistry:
         if not model_path.is_file():
             raise CheckpointNotFoundError(model_path)
         metric_values = _validated_metrics(metrics)
+        with self.start_run(run_name, tags=tags) as run:
+            run.log_params(params)
+            run.log_metrics(metric_values)
+            run.register(model_path)
+        return run.run_id
+
+    def start_run(
+        self,
+        run_name: str,
+        tags: Mapping[str, Any] | None = None,
+        *,
+        resume_run_id: str | None = None,
+    ) -> TrackedRun:
+        """Open a run to log into while training; use it as a context manager.
+
+        Default tags (git commit, dirty flag, model type) come first; the caller's win.
+        ``resume_run_id`` reopens an earlier run of this store (a resumed training).
+        """
         all_tags = {
             **code_version_tags(),
             **DEFAULT_TAGS,
             **{k: str(v) for k, v in (tags or {}).items()},
         }
-
-        with store_errors(self.store, "creating the run"):
-            experiment_id = self._ensure_experiment()
-            run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
-        run_id = run.info.run_id
-        try:
-            with store_errors(self.store, f"logging run '{run_name}'"):
-                self.log_params_and_metrics(run_id, params, metric_values)
-                self.client.log_artifact(run_id, str(model_path), CHECKPOINT_ARTIFACT_PATH)
-                version = self.register_run_checkpoint(
-                    run_id, run.info.artifact_uri, model_path.name
-                )
-                self.client.set_tag(run_id, RUN_VERSION_TAG, str(version))
-        except BaseException as exc:
-            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            self._terminate_quietly(run_id, status)
-            raise
-        with store_errors(self.store, f"finishing run '{run_name}'"):
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
-        return run_id
-
-    def log_params_and_metrics(
-        self, run_id: str, params: Mapping[str, Any], metrics: Mapping[str, float], step: int = 0
-    ) -> None:
-        """Log in as few requests as MLflow's batch limits allow."""
-        now_ms = int(time.time() * 1000)
-        param_list = [Param(str(k), _param_value(v)) for k, v in params.items()]
-        metric_list = [Metric(str(k), float(v), now_ms, step) for k, v in metrics.items()]
-        for i in range(0, len(param_list), _PARAMS_PER_BATCH):
-            self.client.log_batch(run_id, params=param_list[i : i + _PARAMS_PER_BATCH])
-        for i in range(0, len(metric_list), _METRICS_PER_BATCH):
-            self.client.log_batch(run_id, metrics=metric_list[i : i + _METRICS_PER_BATCH])
+        with store_errors(self.store, f"creating run '{run_name}'"):
+            if resume_run_id is not None:
+                run = self.client.get_run(resume_run_id)
+                self.client.update_run(resume_run_id, status="RUNNING")
+            else:
+                experiment_id = self._ensure_experiment()
+                run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        return TrackedRun(
+            self, run.info.run_id, run.info.run_name or run_name, run.info.artifact_uri
+        )
 
     def register_run_checkpoint(self, run_id: str, artifact_uri: str, checkpoint_name: str) -> int:
         """Create a model version whose source is the run's ``model/`` artifact folder.
@@ -503,10 +495,6 @@ class ModelRegistry:
             found.update({run.info.run_id: run for run in runs})
         return found
 
-    def _terminate_quietly(self, run_id: str, status: str) -> None:
-        with suppress(Exception):  # the original failure matters more than this one
-            self.client.set_terminated(run_id, status)
-
 
 def _version_number(version: int | str, model_name: str) -> int:
     try:
@@ -529,10 +517,6 @@ def _validated_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
             raise ConfigError(f"metric '{key}' is NaN")
         values[str(key)] = number
     return values
-
-
-def _param_value(value: Any) -> str:
-    return str(value)
 
 
 def _format_time(ms: int | None) -> str | None:

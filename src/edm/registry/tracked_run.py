@@ -1,0 +1,104 @@
+"""TrackedRun: one MLflow run that edm logs into while a model trains, then registers.
+
+Used as a context manager, it never leaves a run RUNNING: a clean exit ends it FINISHED, an
+exception FAILED, Ctrl-C KILLED.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mlflow.entities import Metric, Param, RunTag
+
+from edm.errors import CheckpointNotFoundError
+from edm.registry.store import store_errors
+
+if TYPE_CHECKING:
+    from edm.registry.mlflow_registry import ModelRegistry
+
+CHECKPOINT_ARTIFACT_PATH = "model"
+RUN_VERSION_TAG = "edm.model_version"
+_PER_BATCH = {"params": 100, "metrics": 1000, "tags": 100}  # MLflow's log_batch limits
+
+
+class TrackedRun:
+    def __init__(self, registry: ModelRegistry, run_id: str, run_name: str, artifact_uri: str):
+        self.registry = registry
+        self.run_id = run_id
+        self.run_name = run_name
+        self.artifact_uri = artifact_uri
+        self.version: int | None = None
+        self._ended = False
+
+    def _errors(self, what: str):
+        return store_errors(self.registry.store, f"{what} run '{self.run_name}'")
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        entries = [Param(str(k), str(v)) for k, v in params.items()]
+        with self._errors("logging"):
+            for chunk in _chunks(entries, _PER_BATCH["params"]):
+                self.registry.client.log_batch(self.run_id, params=chunk)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        now_ms = int(time.time() * 1000)
+        entries = [Metric(str(k), float(v), now_ms, step) for k, v in metrics.items()]
+        with self._errors("logging"):
+            for chunk in _chunks(entries, _PER_BATCH["metrics"]):
+                self.registry.client.log_batch(self.run_id, metrics=chunk)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        entries = [RunTag(str(k), str(v)) for k, v in tags.items()]
+        with self._errors("tagging"):
+            for chunk in _chunks(entries, _PER_BATCH["tags"]):
+                self.registry.client.log_batch(self.run_id, tags=chunk)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        with self._errors("uploading an artifact of"):
+            self.registry.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def register(self, checkpoint: Path) -> int:
+        """Upload the checkpoint under ``model/`` and register it as a new version."""
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise CheckpointNotFoundError(checkpoint)
+        with self._errors("registering"):
+            self.registry.client.log_artifact(
+                self.run_id, str(checkpoint), CHECKPOINT_ARTIFACT_PATH
+            )
+            self.version = self.registry.register_run_checkpoint(
+                self.run_id, self.artifact_uri, checkpoint.name
+            )
+            self.registry.client.set_tag(self.run_id, RUN_VERSION_TAG, str(self.version))
+        return self.version
+
+    def end(self, status: str = "FINISHED") -> None:
+        with self._errors("ending"):
+            self.registry.client.set_terminated(self.run_id, status)
+        self._ended = True
+
+    def __enter__(self) -> TrackedRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        if exc_type is None:
+            self.end("FINISHED")
+            return
+        status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+        with suppress(Exception):  # the original failure matters more than this one
+            self.end(status)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
