@@ -1,9 +1,14 @@
-"""Code lineage: the git commit a model was made from."""
+"""Lineage: the git commit (code) and the dataset hash (data) a model was made from."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import subprocess
 from pathlib import Path
+
+from edm.errors import DataError
 
 UNKNOWN = "unknown"
 
@@ -35,3 +40,58 @@ def code_version_tags(cwd: Path | None = None) -> dict[str, str]:
         "git_commit": git_commit(cwd),
         "git_dirty": UNKNOWN if dirty is None else str(dirty).lower(),
     }
+
+
+def dataset_hash(data_dir: Path | str) -> str:
+    """DVC's hash of a data folder, ``<md5>.dir``.
+
+    Taken from the ``.dvc`` file ``dvc add`` writes beside the folder (``data.dvc`` for
+    ``data/``) when there is one, which costs nothing; otherwise computed as DVC computes it, so
+    that both agree for the same content.
+    """
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: data folder not found")
+    dvc_file = data_dir.parent / f"{data_dir.name}.dvc"
+    if dvc_file.is_file():
+        return _md5_from_dvc_file(dvc_file)
+    return directory_md5(data_dir)
+
+
+def directory_md5(data_dir: Path) -> str:
+    """DVC's directory hash: md5 of the JSON list of ``{"md5", "relpath"}`` sorted by path."""
+    entries = []
+    for root, dirs, files in os.walk(data_dir):
+        dirs.sort()
+        for name in files:
+            path = Path(root) / name
+            if path.is_file():
+                entries.append(
+                    {"md5": _file_md5(path), "relpath": path.relative_to(data_dir).as_posix()}
+                )
+    entries.sort(key=lambda entry: entry["relpath"])
+    listing = json.dumps(entries, sort_keys=True).encode("utf-8")
+    return hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _md5_from_dvc_file(dvc_file: Path) -> str:
+    import yaml
+
+    try:
+        data = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError(f"{dvc_file}: cannot be read as a DVC file: {exc}") from None
+    outs = data.get("outs") if isinstance(data, dict) else None
+    first = outs[0] if isinstance(outs, list) and outs else None
+    md5 = first.get("md5") if isinstance(first, dict) else None
+    if not isinstance(md5, str) or not md5:
+        raise DataError(f"{dvc_file}: field 'outs[0].md5': missing")
+    return md5

@@ -1,0 +1,164 @@
+"""Features computed once per audio file and kept on disk, so later epochs never decode audio.
+
+An entry is keyed by the sha256 of the audio file's bytes and by the feature parameters
+(:meth:`FeatureParams.cache_key`): renaming or moving a file keeps its features, changing a
+single byte or a parameter computes new ones. Entries are ``.npy`` files written to a temporary
+name and renamed into place, so concurrent workers and interrupted runs never leave a half
+written entry behind.
+
+Location: ``EDM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/edm/features``, else
+``~/.cache/edm/features``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edm.audio.features import FeatureParams, log_mel
+from edm.audio.io import load_audio
+
+logger = logging.getLogger(__name__)
+
+ENV_CACHE_DIR = "EDM_CACHE_DIR"
+_HASH_CHUNK_BYTES = 1 << 20
+_WAVEFORM_CODE_VERSION = 1
+
+# (path, size, mtime_ns, inode) → sha256: the same shortcut DVC takes, so that an epoch does not
+# re-read every audio file just to find its cache entry.
+_hash_memo: dict[tuple[str, int, int, int], str] = {}
+
+
+def default_cache_dir() -> Path:
+    explicit = os.environ.get(ENV_CACHE_DIR)
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "edm" / "features"
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file's bytes, read in chunks; remembered while the file is unchanged."""
+    path = Path(path)
+    stat = path.stat()
+    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    cached = _hash_memo.get(memo_key)
+    if cached is not None:
+        return cached
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    _hash_memo[memo_key] = digest.hexdigest()
+    return _hash_memo[memo_key]
+
+
+class FeatureCache:
+    """A folder of cached arrays: ``root/<kind key>/<hash[:2]>/<hash>.npy``."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({str(self.root)!r})"
+
+    def path_for(self, content_hash: str, key: str) -> Path:
+        return self.root / key / content_hash[:2] / f"{content_hash}.npy"
+
+    def load(self, content_hash: str, key: str, *, mmap: bool = False) -> np.ndarray | None:
+        """The cached array, or None when absent or unreadable (an unreadable one is removed)."""
+        path = self.path_for(content_hash, key)
+        try:
+            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError) as exc:
+            logger.warning("discarding unreadable cache entry %s: %s", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+
+    def store(self, content_hash: str, key: str, array: np.ndarray) -> Path:
+        path = self.path_for(content_hash, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{content_hash[:16]}.", suffix=".tmp", dir=path.parent
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def load_features(
+    path: Path | str,
+    params: FeatureParams | None = None,
+    cache: FeatureCache | bool = True,
+    *,
+    mmap: bool = False,
+) -> np.ndarray:
+    """Log-mel features ``(n_mels, n_frames)`` float32 of an audio file.
+
+    ``cache``: True uses the default cache folder, False computes without caching, a
+    :class:`FeatureCache` uses that one. ``mmap=True`` maps a cached array instead of reading it
+    (cheap when only a crop is needed). Raises :class:`~edm.errors.AudioError` for bad audio.
+    """
+    params = params or FeatureParams()
+    store = _resolve(cache)
+    if store is None:
+        return log_mel(load_audio(path, params.sample_rate), params)
+    content_hash = _content_hash(path)
+    key = params.cache_key()
+    cached = store.load(content_hash, key, mmap=mmap)
+    if cached is not None:
+        return cached
+    features = log_mel(load_audio(path, params.sample_rate), params)
+    store.store(content_hash, key, features)
+    return store.load(content_hash, key, mmap=True) if mmap else features
+
+
+def load_waveform(
+    path: Path | str,
+    sample_rate: int,
+    cache: FeatureCache | bool = True,
+    *,
+    mmap: bool = False,
+) -> np.ndarray:
+    """Mono float32 samples at ``sample_rate``, cached like features (for raw-audio models)."""
+    store = _resolve(cache)
+    if store is None:
+        return load_audio(path, sample_rate)
+    content_hash = _content_hash(path)
+    key = f"wave-v{_WAVEFORM_CODE_VERSION}-{sample_rate}"
+    cached = store.load(content_hash, key, mmap=mmap)
+    if cached is not None:
+        return cached
+    samples = load_audio(path, sample_rate)
+    store.store(content_hash, key, samples)
+    return store.load(content_hash, key, mmap=True) if mmap else samples
+
+
+def _resolve(cache: FeatureCache | bool) -> FeatureCache | None:
+    if cache is True:
+        return FeatureCache()
+    if cache is False:
+        return None
+    return cache
+
+
+def _content_hash(path: Path | str) -> str:
+    from edm.audio.io import read_audio_info  # its checks name the file in the error
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        read_audio_info(path)  # raises AudioError naming the file
+        raise
