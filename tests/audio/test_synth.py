@@ -28,11 +28,13 @@ def synth_tracks(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndar
     return tracks
 
 
-def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path: Path) -> None:
+def test_same_seed_gives_identical_files_with_any_workers_and_another_seed_does_not(
+    tmp_path: Path,
+) -> None:
     config = SynthConfig(min_seconds=30, max_seconds=40)
-    write_synthetic_dataset(tmp_path / "a", 2, seed=3, config=config)
-    write_synthetic_dataset(tmp_path / "b", 2, seed=3, config=config)
-    write_synthetic_dataset(tmp_path / "c", 2, seed=4, config=config)
+    write_synthetic_dataset(tmp_path / "a", 2, seed=3, config=config, workers=1)
+    write_synthetic_dataset(tmp_path / "b", 2, seed=3, config=config, workers=2)
+    write_synthetic_dataset(tmp_path / "c", 2, seed=4, config=config, workers=1)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["track_000.wav", "track_000.yaml", "track_001.wav", "track_001.yaml"]
     for name in names:
