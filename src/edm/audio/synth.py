@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,15 +132,9 @@ def write_synthetic_dataset(
     workers = min(workers or os.cpu_count() or 1, n_tracks)
     jobs = [(out_dir, seed, index, config) for index in range(n_tracks)]
     written: list[Path] = []
-    if workers == 1:
-        results: Iterable[Path] = map(_write_track, jobs)
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        results = pool.map(_write_track, jobs) if pool is not None else map(_write_track, jobs)
         for path in results:
-            written.append(path)
-            if on_track is not None:
-                on_track(path)
-        return written
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for path in pool.map(_write_track, jobs):
             written.append(path)
             if on_track is not None:
                 on_track(path)
@@ -156,8 +151,10 @@ def _write_track(job: tuple[Path, int, int, SynthConfig]) -> Path:
     return yaml_path
 
 
-def plan_form(rng: np.random.Generator, bar_seconds: float, budget_seconds: tuple[float, float]):
-    """Section labels and lengths in bars whose total fits the time budget."""
+def plan_form(
+    rng: np.random.Generator, bar_seconds: float, budget_seconds: tuple[float, float]
+) -> list[SectionPlan]:
+    """Section labels and lengths in bars whose total fits the time budget (or comes closest)."""
     best: list[SectionPlan] = []
     best_miss = float("inf")
     low, high = budget_seconds
