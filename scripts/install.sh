@@ -16,8 +16,8 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 
-if "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-  echo "torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)') already installed"
+if "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+  echo "torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null) already installed"
 elif "${PIP[@]}" download -q --no-deps --no-index -d "$(mktemp -d)" "torch==$TORCH_VERSION" >/dev/null 2>&1; then
   echo "installing torch $TORCH_VERSION from a local wheel"
   "${PIP[@]}" install -q "torch==$TORCH_VERSION" 2>&1 | grep -v '^WARNING: Location' || true
@@ -28,7 +28,8 @@ else
   echo "installing torch $TORCH_VERSION (CUDA build)"
   "${PIP[@]}" install -q "torch==$TORCH_VERSION"
 fi
-"$VENV/bin/python" -c "import torch" || { echo "torch did not install" >&2; exit 1; }
+has_module() { "$VENV/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)"; }
+has_module torch || { echo "torch did not install" >&2; exit 1; }
 
 "${PIP[@]}" install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/python" -c "import edm, mlflow" || { echo "edm did not install" >&2; exit 1; }

@@ -16,12 +16,21 @@ import pytest
 _STORE_ENV = ("MLFLOW_TRACKING_URI", "EDM_ARTIFACT_ROOT", "EDM_MODEL_NAME", "EDM_DEBUG")
 
 
+@pytest.fixture(scope="session")
+def _feature_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Shared by the whole session: entries are keyed by audio content and feature params.
+    return tmp_path_factory.mktemp("feature-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's store or writes into the checkout."""
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _feature_cache_dir: Path
+) -> None:
+    """No test reads the developer's store or cache, or writes into the checkout."""
     for name in _STORE_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "tester")
+    monkeypatch.setenv("EDM_CACHE_DIR", str(_feature_cache_dir))
     monkeypatch.chdir(tmp_path)
 
 

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from edm.cli import data, models, ui
+from edm.cli import data, models, train, ui
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
 from edm.errors import EdmError
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.command("train")(train.train)
 app.command("ui")(ui.ui)
 
 

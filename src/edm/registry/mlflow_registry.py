@@ -123,8 +123,9 @@ class ModelRegistry:
             else:
                 experiment_id = self._ensure_experiment()
                 run = self.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        info = run.info
         return TrackedRun(
-            self, run.info.run_id, run.info.run_name or run_name, run.info.artifact_uri
+            self, info.run_id, info.run_name or run_name, info.artifact_uri, run.data.params
         )
 
     def register_run_checkpoint(self, run_id: str, artifact_uri: str, checkpoint_name: str) -> int:

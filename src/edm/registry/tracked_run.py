@@ -27,19 +27,38 @@ _PER_BATCH = {"params": 100, "metrics": 1000, "tags": 100}  # MLflow's log_batch
 
 
 class TrackedRun:
-    def __init__(self, registry: ModelRegistry, run_id: str, run_name: str, artifact_uri: str):
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        run_id: str,
+        run_name: str,
+        artifact_uri: str,
+        logged_params: Mapping[str, str] | None = None,
+    ):
         self.registry = registry
         self.run_id = run_id
         self.run_name = run_name
         self.artifact_uri = artifact_uri
         self.version: int | None = None
+        self._logged_params = dict(logged_params or {})
         self._ended = False
 
     def _errors(self, what: str):
         return store_errors(self.registry.store, f"{what} run '{self.run_name}'")
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        entries = [Param(str(k), str(v)) for k, v in params.items()]
+        """Log params; in a resumed run, a param MLflow already holds with another value (more
+        epochs, say) cannot change, so the new value goes to an ``edm.resumed.<name>`` tag."""
+        values = {str(k): str(v) for k, v in params.items()}
+        changed = {
+            f"edm.resumed.{k}": v
+            for k, v in values.items()
+            if k in self._logged_params and self._logged_params[k] != v
+        }
+        if changed:
+            self.set_tags(changed)
+        entries = [Param(k, v) for k, v in values.items() if k not in self._logged_params]
+        self._logged_params.update({p.key: p.value for p in entries})
         with self._errors("logging"):
             for chunk in _chunks(entries, _PER_BATCH["params"]):
                 self.registry.client.log_batch(self.run_id, params=chunk)

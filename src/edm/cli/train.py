@@ -1,0 +1,103 @@
+"""``edm train DATA_DIR``: train a model on annotated tracks and register it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edm.cli.context import CliState
+from edm.cli.output import console, err_console
+from edm.errors import ConfigError
+
+
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--tag '{pair}' is not KEY=VALUE")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def train(
+    ctx: typer.Context,
+    data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (audio + YAML)."),
+    registry: bool = typer.Option(
+        True, "--registry/--no-registry", help="Log the run to MLflow and register the model."
+    ),
+    backbone: str = typer.Option("cnn", help="cnn, mert-95m or mert-330m."),
+    epochs: int = typer.Option(20, "--epochs", min=1),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
+    scheduler: str = typer.Option("cosine", help="cosine, onecycle or none."),
+    warmup_epochs: float = typer.Option(1.0, "--warmup-epochs", min=0),
+    weight_decay: float = typer.Option(1e-2, "--weight-decay", min=0),
+    gradient_clip: float = typer.Option(1.0, "--gradient-clip", help="Max gradient norm; 0 off."),
+    early_stopping: int = typer.Option(
+        None, "--early-stopping", min=1, help="Stop after N epochs without improvement."
+    ),
+    crop_seconds: float = typer.Option(12.0, "--crop-seconds", help="Training crop length."),
+    seed: int = typer.Option(0, help="Seed for the split, crops and initial weights."),
+    run_name: str = typer.Option(None, "--run-name", help="Default: run_<time>_<backbone>_<desc>."),
+    description: str = typer.Option("", "--description", help="Goes into the run name."),
+    tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE tag for the run (repeatable)."),
+    output: Path = typer.Option(Path("outputs"), "--output", help="Checkpoints go to OUTPUT/RUN."),
+    resume: Path = typer.Option(None, "--resume", help="Continue from a last.pt."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
+    workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
+    experiment: str = typer.Option("edm-training", help="MLflow experiment."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train on DATA_DIR; with the registry, log everything and register a new version."""
+    from edm.training import TrainingConfig
+    from edm.training.pipeline import train_from_directory
+
+    config = TrainingConfig.create(
+        backbone=backbone,
+        num_epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        scheduler=scheduler,
+        warmup_epochs=warmup_epochs,
+        weight_decay=weight_decay,
+        gradient_clip=gradient_clip or None,
+        early_stopping_patience=early_stopping,
+        crop_seconds=crop_seconds,
+        seed=seed,
+        run_name=run_name,
+        description=description,
+        tags=parse_tags(tag),
+        output_dir=output,
+        resume=resume,
+        device=device,
+        num_workers=workers,
+        progress=progress,
+    )
+    model_registry = None
+    if registry:
+        from edm.registry import ModelRegistry
+
+        state = ctx.find_root().obj or CliState()
+        model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
+
+    job = train_from_directory(data_dir, config, model_registry)
+    for skipped in job.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)
+    result = job.result
+    console.print(
+        f"Trained [bold]{result.run_name}[/] on {job.n_train_tracks} tracks "
+        f"(validation: {job.n_val_tracks}): best val loss {result.best_val_loss:.4f} "
+        f"at epoch {result.best_epoch + 1} of {result.epochs_run}"
+        + (" (stopped early)" if result.stopped_early else ""),
+        highlight=False,
+    )
+    console.print(
+        f"Checkpoints: {result.best_checkpoint}, {result.last_checkpoint}", highlight=False
+    )
+    if result.model_version is not None:
+        console.print(
+            f"Registered version [bold]{result.model_version}[/] (stage None), run {result.run_id}",
+            highlight=False,
+        )

@@ -1,0 +1,68 @@
+"""TrainingConfig: every knob of a training run, validated, and logged with the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from edm.errors import ConfigError
+
+SCHEDULERS = ("cosine", "onecycle", "none")
+
+
+class TrainingConfig(BaseModel):
+    """Hyper-parameters and run options. Invalid values raise ConfigError naming the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backbone: str = "cnn"
+    num_epochs: int = Field(20, ge=1)
+    batch_size: int = Field(8, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    scheduler: Literal["cosine", "onecycle", "none"] = "cosine"
+    warmup_epochs: float = Field(1.0, ge=0)
+    weight_decay: float = Field(1e-2, ge=0)
+    gradient_clip: float | None = Field(1.0, gt=0)
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool | None = None  # None: on when training on CUDA
+    early_stopping_patience: int | None = Field(None, ge=1)
+    early_stopping_min_delta: float = Field(0.0, ge=0)  # smaller gains count as no improvement
+    crop_seconds: float = Field(12.0, gt=0)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    num_workers: int = Field(0, ge=0)
+    output_dir: Path = Path("outputs")
+    run_name: str | None = None
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    data_dir: Path | None = None
+    resume: Path | None = None
+    progress: bool = True
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value != "auto" and value.split(":")[0] not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"'{value}' is not auto, cpu, cuda, cuda:N or mps")
+        return value
+
+    @classmethod
+    def create(cls, **values: Any) -> TrainingConfig:
+        """Build from keyword values; a bad value is a ConfigError naming its field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "config"
+            raise ConfigError(f"training config field '{where}': {first['msg']}") from None
+
+    def to_params(self) -> dict[str, Any]:
+        """The spec's logged parameters plus the rest of the knobs that change the result."""
+        keys = (
+            "backbone", "num_epochs", "learning_rate", "scheduler", "weight_decay",
+            "gradient_clip", "batch_size", "warmup_epochs", "seed", "early_stopping_patience",
+            "crop_seconds", "val_fraction",
+        )  # fmt: skip
+        return {k: getattr(self, k) for k in keys}

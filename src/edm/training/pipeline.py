@@ -1,0 +1,96 @@
+"""From a folder of annotated tracks to a trained, registered model: the job ``edm train`` runs.
+
+It only assembles library parts — dataset, split, loaders, model, Trainer — so the CLI stays a
+thin shell and a notebook can do the same in one call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from edm.data.dataset import (
+    MERT_SAMPLE_RATE,
+    SkippedFile,
+    TrainingDataset,
+    ValidationDataset,
+    collate,
+    load_dataset,
+    split_tracks,
+)
+from edm.errors import DataError
+from edm.models import ModelConfig, build_model
+from edm.training.config import TrainingConfig
+from edm.training.trainer import Trainer, TrainingResult
+
+if TYPE_CHECKING:
+    from edm.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingJob:
+    result: TrainingResult
+    skipped: list[SkippedFile]
+    n_train_tracks: int
+    n_val_tracks: int
+
+
+def train_from_directory(
+    data_dir: Path,
+    config: TrainingConfig,
+    registry: ModelRegistry | None = None,
+    *,
+    model_options: dict[str, Any] | None = None,
+    crops_per_track: int = 4,
+) -> TrainingJob:
+    """Train on every usable annotated track under ``data_dir``; report skipped files."""
+    loaded = load_dataset(data_dir)
+    for skipped in loaded.skipped:
+        log.warning("skipped %s", skipped)
+    train_tracks, val_tracks = split_tracks(loaded.tracks, config.val_fraction, config.seed)
+    if not train_tracks or not val_tracks:
+        raise DataError(
+            f"{data_dir}: {len(loaded.tracks)} usable track(s): need at least 2 to train "
+            "and validate on different tracks"
+        )
+
+    torch.manual_seed(config.seed)  # the model's initial weights follow the seed too
+    model_config = ModelConfig(backbone=config.backbone, **(model_options or {}))
+    model = build_model(model_config)
+    input_kind = "audio" if model_config.input_kind == "audio" else "features"
+    common: dict[str, Any] = {"input": input_kind, "audio_sample_rate": MERT_SAMPLE_RATE}
+    train_set = TrainingDataset(
+        train_tracks,
+        crop_seconds=config.crop_seconds,
+        crops_per_track=crops_per_track,
+        seed=config.seed,
+        **common,
+    )
+    val_set = ValidationDataset(val_tracks, **common)
+    # Decode and compute features once, up front, in this process: workers then only read.
+    train_set.warm_cache()
+    val_set.warm_cache()
+
+    train_loader = DataLoader(
+        train_set,
+        batch_size=config.batch_size,
+        shuffle=True,
+        collate_fn=collate,
+        num_workers=config.num_workers,
+        drop_last=len(train_set) > config.batch_size,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    val_loader = DataLoader(
+        val_set, batch_size=1, shuffle=False, collate_fn=collate, num_workers=config.num_workers
+    )
+    config = config.model_copy(update={"data_dir": Path(data_dir)})
+    trainer = Trainer(model, train_loader, val_loader, config, registry=registry)
+    result = trainer.train()
+    return TrainingJob(result, loaded.skipped, len(train_tracks), len(val_tracks))
