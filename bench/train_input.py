@@ -4,9 +4,9 @@ The baseline, written here as the spec project did it: every item decodes its au
 computes the log-mel features of the whole track and its targets, then cuts the crop. Ours:
 ``TrainingDataset`` with the on-disk feature cache, warm (the cost of every epoch after the
 first): a memory-mapped read of the crop's frames and memoised targets. Both run through the
-same DataLoader with the same crops; the first batch of each is checked to be identical.
+same DataLoader with the same crops; their first items are checked to match.
 
-    python bench/train_input.py [--tracks 32] [--repeats 3] [--workers 0] [--batch-size 8]
+    python bench/train_input.py [--tracks 32] [--repeats 5] [--workers 0] [--batch-size 8]
 """
 
 from __future__ import annotations
@@ -74,21 +74,25 @@ def _crop_start(crops: TrainingDataset, index: int, n_frames: int) -> int:
     return int(torch.randint(max(0, n_frames - crops.crop_frames) + 1, (1,), generator=generator))
 
 
-def epoch_seconds(dataset: Dataset, batch_size: int, workers: int) -> float:
-    loader = DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, collate_fn=collate, num_workers=workers,
-        generator=torch.Generator().manual_seed(0),
-    )  # fmt: skip
+def epoch_seconds(loader: DataLoader) -> float:
     start = time.perf_counter()
     for _ in loader:
         pass
     return time.perf_counter() - start
 
 
+def make_loader(dataset: Dataset, batch_size: int, workers: int) -> DataLoader:
+    # Persistent workers: an epoch's time is its data, not the start of fresh processes.
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, collate_fn=collate, num_workers=workers,
+        persistent_workers=workers > 0, generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--crop-seconds", type=float, default=12.0)
@@ -107,17 +111,21 @@ def main() -> None:
             cache=FeatureCache(Path(tmp) / "cache"),
         )  # fmt: skip
         baseline = DecodeEveryEpoch(ours)
-        cold_s = epoch_seconds(ours, args.batch_size, args.workers)  # fills the cache
+        ours_loader = make_loader(ours, args.batch_size, args.workers)
+        base_loader = make_loader(baseline, args.batch_size, args.workers)
+        cold_s = epoch_seconds(ours_loader)  # fills the cache
 
+        # Features made in a worker (1 thread) and here (more) differ in the last float bits.
+        ours_item = ours[0]
         for key, value in baseline[0].items():
             if isinstance(value, torch.Tensor):
-                assert torch.equal(value, ours[0][key]), key
+                assert torch.allclose(value.double(), ours_item[key].double(), atol=1e-4), key
 
         ours_s, base_s = [], []
         for epoch in range(1, args.repeats + 1):
             ours.set_epoch(epoch)
-            ours_s.append(epoch_seconds(ours, args.batch_size, args.workers))
-            base_s.append(epoch_seconds(baseline, args.batch_size, args.workers))
+            ours_s.append(epoch_seconds(ours_loader))
+            base_s.append(epoch_seconds(base_loader))
 
     ours_median, base_median = statistics.median(ours_s), statistics.median(base_s)
     print(

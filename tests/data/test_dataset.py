@@ -118,21 +118,29 @@ def test_audio_input_gives_the_waveform_with_targets_at_50_fps(tracks, cache) ->
     assert batch["audio"].shape == (2, 96000)
 
 
-def test_dataloader_with_two_workers_gives_what_one_process_gives(tracks, cache) -> None:
+@pytest.mark.parametrize("persistent", [False, True])
+def test_dataloader_with_two_workers_gives_what_one_process_gives(
+    tracks, cache, persistent: bool
+) -> None:
     dataset = TrainingDataset(tracks, crop_seconds=2.0, crops_per_track=2, seed=3, cache=cache)
     dataset.warm_cache()
+    parallel_loader = DataLoader(
+        dataset, batch_size=2, collate_fn=collate, num_workers=2, persistent_workers=persistent
+    )
+    single_loader = DataLoader(dataset, batch_size=2, collate_fn=collate, num_workers=0)
 
-    def run(workers: int) -> list[dict]:
-        loader = DataLoader(dataset, batch_size=2, collate_fn=collate, num_workers=workers)
-        return list(loader)
-
-    single, parallel = run(0), run(2)
-    assert len(single) == len(parallel) == 3
-    for a, b in zip(single, parallel, strict=True):
-        assert a["track"] == b["track"]
-        assert torch.equal(a["start_frame"], b["start_frame"])
-        assert torch.equal(a["features"], b["features"])
-        assert a["mask"].shape == (2, 100)
+    starts_per_epoch = []
+    for epoch in range(2):
+        dataset.set_epoch(epoch)
+        single, parallel = list(single_loader), list(parallel_loader)
+        assert len(single) == len(parallel) == 3
+        for a, b in zip(single, parallel, strict=True):
+            assert a["track"] == b["track"]
+            assert torch.equal(a["start_frame"], b["start_frame"])
+            assert torch.equal(a["features"], b["features"])
+            assert a["mask"].shape == (2, 100)
+        starts_per_epoch.append(torch.cat([b["start_frame"] for b in parallel]).tolist())
+    assert starts_per_epoch[0] != starts_per_epoch[1]
 
 
 def test_second_epoch_reads_features_from_the_cache_only(tracks, cache, monkeypatch) -> None:

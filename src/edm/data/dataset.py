@@ -25,8 +25,8 @@ the on-disk cache afterwards, so the second epoch decodes no audio. Call
 
 Crops are random but reproducible: crop ``i`` of epoch ``e`` depends only on ``(seed, e, i)``,
 so the same seed gives the same crops with any number of DataLoader workers. Call
-``set_epoch(e)`` before each epoch for new crops (with ``persistent_workers=False``, the
-default, workers receive the new epoch).
+``set_epoch(e)`` before iterating the loader for epoch ``e``: the epoch lives in shared memory,
+so persistent workers see it too.
 """
 
 from __future__ import annotations
@@ -192,10 +192,16 @@ class TrainingDataset(_TrackDataset):
         self.crop_frames = max(1, round(crop_seconds * self.params.frame_rate))
         self.crops_per_track = crops_per_track
         self.seed = seed
-        self.epoch = 0
+        # In shared memory so that persistent DataLoader workers see set_epoch too.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        """New crops for epoch ``epoch``; call it before iterating the DataLoader."""
+        self._epoch.fill_(epoch)
 
     def __len__(self) -> int:
         return len(self.tracks) * self.crops_per_track
