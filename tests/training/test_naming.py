@@ -13,7 +13,7 @@ def test_spec_example() -> None:
 
 def test_description_is_made_safe() -> None:
     name = generate_run_name(
-        "cnn", "  new loss/fn: α=0.5 & more!! ", now=datetime(2026, 1, 2, 3, 4, 5)
+        "cnn", "  new loss/fn: ä=0.5 & more!! ", now=datetime(2026, 1, 2, 3, 4, 5)
     )
     assert name == "run_20260102_030405_cnn_new-loss-fn-0.5-more"
     assert generate_run_name("cnn", "../../etc", now=datetime(2026, 1, 2)).endswith("_cnn_etc")

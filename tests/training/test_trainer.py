@@ -99,6 +99,7 @@ def test_training_learns_and_registers_everything(
     assert entry["version"] == result.model_version == 1 and entry["stage"] == "None"
     downloaded = registry.download_version(1, tmp_path / "dl")
     model, checkpoint = load_model(downloaded)
+    assert model.config.backbone == "cnn"
     assert checkpoint["feature_params"]["n_mels"] == 80
     assert checkpoint["labels"][0] == "intro"
     assert checkpoint["epoch"] == result.best_epoch
@@ -133,7 +134,7 @@ def test_resume_continues_the_same_run(synth_data: Path, tmp_path: Path, store_u
 
 def test_resume_from_something_else_is_refused(synth_data: Path, tmp_path: Path) -> None:
     job = train_from_directory(synth_data, config(tmp_path, num_epochs=1, run_name="r"))
-    with pytest.raises(ConfigError, match="not a last.pt"):
+    with pytest.raises(ConfigError, match=r"not a last\.pt"):
         train_from_directory(synth_data, config(tmp_path, resume=job.result.best_checkpoint))
 
 

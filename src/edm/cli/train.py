@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -83,6 +84,8 @@ def train(
         model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
 
     job = train_from_directory(data_dir, config, model_registry)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+        return
     for skipped in job.skipped:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)
     result = job.result
