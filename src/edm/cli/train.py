@@ -97,10 +97,13 @@ def train(
         highlight=False,
     )
     console.print(
-        f"Checkpoints: {result.best_checkpoint}, {result.last_checkpoint}", highlight=False
+        f"Checkpoints: {result.best_checkpoint}, {result.last_checkpoint}",
+        highlight=False,
+        soft_wrap=True,
     )
     if result.model_version is not None:
         console.print(
             f"Registered version [bold]{result.model_version}[/] (stage None), run {result.run_id}",
             highlight=False,
+            soft_wrap=True,
         )
