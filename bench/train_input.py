@@ -6,7 +6,7 @@ computes the log-mel features of the whole track and its targets, then cuts the 
 first): a memory-mapped read of the crop's frames and memoised targets. Both run through the
 same DataLoader with the same crops; their first items are checked to match.
 
-    python bench/train_input.py [--tracks 32] [--repeats 5] [--workers 0] [--batch-size 8]
+    python bench/train_input.py [--tracks 32] [--repeats 7] [--workers 0] [--batch-size 8]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int) -> DataLoader:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--crop-seconds", type=float, default=12.0)
