@@ -22,6 +22,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/registry_list.py
+	$(PY) bench/train_input.py
 
 clean-store:
 	rm -rf mlruns mlartifacts downloads
