@@ -1,0 +1,94 @@
+"""Score a model on a folder of annotated tracks: per-track metrics and their means."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edm.data.tracks import SkippedFile, Track, load_dataset
+from edm.errors import AudioError, DataError
+from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
+from edm.evaluation.structure import TrackStructure
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = "test_"
+"""Aggregates are logged on the model version's run as ``test_<metric>`` (the promotion gate
+reads them): ``test_beat_f``, ``test_boundary_f_0.5``, ..."""
+
+Analyzer = Callable[[Path], TrackStructure]
+
+
+@dataclass
+class EvaluationReport:
+    data_dir: Path
+    model: str  # what was evaluated, for people: "version 3", "outputs/run/best.pt"
+    tracks: list[dict[str, Any]]  # per track: "track", "bpm", "reference_bpm" and the metrics
+    aggregate: dict[str, float]
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    def logged_metrics(self) -> dict[str, float]:
+        """The aggregates under their ``test_*`` names (NaN ones left out: MLflow refuses them)."""
+        return {
+            f"{METRIC_PREFIX}{name}": value
+            for name, value in self.aggregate.items()
+            if value == value  # not NaN
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data_dir": str(self.data_dir),
+            "model": self.model,
+            "n_tracks": len(self.tracks),
+            "aggregate": self.aggregate,
+            "tracks": self.tracks,
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+        }
+
+
+def evaluate_dataset(
+    data_dir: Path | str,
+    analyze: Analyzer,
+    *,
+    model: str = "",
+    on_track: Callable[[Track, int, int], None] | None = None,
+) -> EvaluationReport:
+    """Run ``analyze`` on every usable track of ``data_dir`` and score it.
+
+    Tracks whose audio fails to decode are skipped and reported, like unusable annotations.
+    ``on_track(track, done, total)`` is called after each track.
+    """
+    data_dir = Path(data_dir)
+    loaded = load_dataset(data_dir)
+    skipped = list(loaded.skipped)
+    rows: list[dict[str, Any]] = []
+    for done, track in enumerate(loaded.tracks, start=1):
+        try:
+            estimate = analyze(track.audio_path)
+        except AudioError as exc:
+            skipped.append(SkippedFile(track.annotation_path, str(exc)))
+            logger.warning("skipping %s: %s", track.name, exc)
+            continue
+        scores = score_track(track.annotation, estimate)
+        rows.append(
+            {
+                "track": track.name,
+                "reference_bpm": track.annotation.audio.bpm,
+                "bpm": estimate.bpm,
+                **scores,
+            }
+        )
+        if on_track is not None:
+            on_track(track, done, len(loaded.tracks))
+    if not rows:
+        raise DataError(f"{data_dir}: no track could be analysed (first: {skipped[0]})")
+    return EvaluationReport(
+        data_dir=data_dir,
+        model=model,
+        tracks=rows,
+        aggregate=aggregate([{k: row[k] for k in METRIC_NAMES} for row in rows]),
+        skipped=skipped,
+    )
