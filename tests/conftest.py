@@ -9,9 +9,11 @@ import os
 os.environ.setdefault("COLUMNS", "200")
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.servers import MlflowServer, PostgresServer
 
 _STORE_ENV = ("MLFLOW_TRACKING_URI", "EDM_ARTIFACT_ROOT", "EDM_MODEL_NAME", "EDM_DEBUG")
 
@@ -60,3 +62,38 @@ def checkpoint(tmp_path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"edm-test-checkpoint\x00" + os.urandom(64))
     return path
+
+
+# ---------------------------------------------------------------- real servers (session-wide)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A database with MLflow's schema, copied for each test (migrations take seconds)."""
+    from mlflow.tracking import MlflowClient
+
+    name = postgres_server.create_database()
+    MlflowClient(tracking_uri=postgres_server.uri(name)).search_experiments()
+    return name
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(
+    postgres_server: PostgresServer,
+    postgres_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MlflowServer]:
+    """A tracking server on PostgreSQL with proxied artifacts; tests share it under their own
+    model and experiment names."""
+    database = postgres_server.create_database(template=postgres_template)
+    artifacts = tmp_path_factory.mktemp("server-artifacts")
+    server = MlflowServer(postgres_server.uri(database), str(artifacts)).start()
+    yield server
+    server.stop()

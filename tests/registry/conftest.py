@@ -1,5 +1,10 @@
+"""The registry suite runs against every backend, each a real store: SQLite (a file),
+PostgreSQL (a server) and an `mlflow server` on PostgreSQL over HTTP."""
+
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -7,10 +12,55 @@ import pytest
 
 from edm.registry import ModelRegistry
 
+BACKENDS = ("sqlite", "postgresql", "http")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
 
 @pytest.fixture
-def registry(store_uri: str) -> ModelRegistry:
-    return ModelRegistry(tracking_uri=store_uri)
+def store_uri(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        store = tmp_path / "mlruns"
+        store.mkdir()
+        shutil.copyfile(request.getfixturevalue("_migrated_empty_store"), store / "mlflow.db")
+        return str(store)
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        template = request.getfixturevalue("postgres_template")
+        return server.uri(server.create_database(template=template))
+    return request.getfixturevalue("mlflow_server").url
+
+
+@pytest.fixture
+def names(backend: str) -> dict[str, str]:
+    """The shared tracking server keeps every test's data: each test gets its own names."""
+    if backend != "http":
+        return {"model_name": "edm-structure-detector", "experiment_name": "edm-training"}
+    unique = uuid.uuid4().hex[:8]
+    return {"model_name": f"edm-test-{unique}", "experiment_name": f"edm-test-{unique}"}
+
+
+@pytest.fixture
+def make_registry(store_uri: str, names: dict[str, str]) -> Callable[..., ModelRegistry]:
+    """A fresh ModelRegistry (a new client) on the test's store and names."""
+
+    def make(**overrides: str) -> ModelRegistry:
+        options = names | overrides
+        return ModelRegistry(
+            tracking_uri=store_uri,
+            experiment_name=options["experiment_name"],
+            model_name=options["model_name"],
+        )
+
+    return make
+
+
+@pytest.fixture
+def registry(make_registry: Callable[..., ModelRegistry]) -> ModelRegistry:
+    return make_registry()
 
 
 @pytest.fixture

@@ -31,10 +31,10 @@ def stages(registry: ModelRegistry) -> dict[int, str]:
 
 
 def all_runs(registry: ModelRegistry) -> list:
-    experiments = [
-        e.experiment_id for e in registry.client.search_experiments(view_type=ViewType.ALL)
-    ]
-    return registry.client.search_runs(experiments, run_view_type=ViewType.ALL)
+    experiment = registry.client.get_experiment_by_name(registry.experiment_name)
+    if experiment is None:
+        return []
+    return registry.client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL)
 
 
 # ---------------------------------------------------------------- log_model
@@ -65,13 +65,14 @@ def test_log_model_records_run_and_registers_a_version(
     artifacts = [a.path for a in registry.client.list_artifacts(run_id, "model")]
     assert artifacts == ["model/best.pt"]
 
-    [version] = registry.client.search_model_versions("name='edm-structure-detector'")
+    [version] = registry.client.search_model_versions(f"name='{registry.model_name}'")
     assert version.run_id == run_id
     assert version.source.endswith(f"{run_id}/artifacts/model")
-    experiment = registry.client.get_experiment_by_name("edm-training")
+    experiment = registry.client.get_experiment_by_name(registry.experiment_name)
     assert experiment is not None and run.info.experiment_id == experiment.experiment_id
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_local_store_uses_the_spec_layout(
     registry: ModelRegistry, checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -81,6 +82,7 @@ def test_local_store_uses_the_spec_layout(
     assert stored.read_bytes() == checkpoint.read_bytes()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_default_tags_carry_the_git_commit_and_dirty_flag(
     registry: ModelRegistry, checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -176,9 +178,9 @@ def test_stages_use_aliases_and_tags_not_the_deprecated_stage_api(
         registry.promote_model(2, "Production")
         registry.list_models()
         registry.get_model_info(1)
-    model = registry.client.get_registered_model("edm-structure-detector")
-    assert model.aliases == {"production": 2}
-    archived = registry.client.get_model_version("edm-structure-detector", "1")
+    model = registry.client.get_registered_model(registry.model_name)
+    assert {alias: int(v) for alias, v in model.aliases.items()} == {"production": 2}
+    archived = registry.client.get_model_version(registry.model_name, "1")
     assert archived.tags["archived"] == "true"
     assert archived.current_stage == "None"  # MLflow's own stage field is never touched
 
@@ -191,7 +193,7 @@ def test_promoting_an_archived_version_back_clears_its_archived_tag(
     registry.promote_model(2, "Production")
     registry.promote_model(1, "Production")
     assert stages(registry) == {2: "Archived", 1: "Production"}
-    assert "archived" not in registry.client.get_model_version("edm-structure-detector", "1").tags
+    assert "archived" not in registry.client.get_model_version(registry.model_name, "1").tags
 
 
 def test_archiving_the_production_version_leaves_no_production(
@@ -229,7 +231,7 @@ def test_promoting_to_the_current_stage_changes_nothing(
 
 
 def _snapshot(registry: ModelRegistry) -> tuple:
-    model = registry.client.get_registered_model("edm-structure-detector")
+    model = registry.client.get_registered_model(registry.model_name)
     return stages(registry), dict(model.aliases), dict(model.tags)
 
 
@@ -281,8 +283,8 @@ def test_promotion_lock_is_released(registry: ModelRegistry, log_versions: LogVe
     with pytest.raises(ModelVersionNotFoundError):
         registry.promote_model(7, "Production")
     registry.promote_model(1, "Production")
-    names = [m.name for m in registry.client.search_registered_models()]
-    assert names == ["edm-structure-detector"]
+    found = registry.client.search_registered_models(f"name LIKE '{registry.model_name}%'")
+    assert [m.name for m in found] == [registry.model_name]
 
 
 # ---------------------------------------------------------------- audit trail
@@ -291,7 +293,7 @@ def test_promotion_lock_is_released(registry: ModelRegistry, log_versions: LogVe
 def test_audit_trail_records_who_when_what_and_why(
     registry: ModelRegistry,
     log_versions: LogVersions,
-    store_uri: str,
+    make_registry: Callable[..., ModelRegistry],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     log_versions(2)
@@ -301,7 +303,7 @@ def test_audit_trail_records_who_when_what_and_why(
     registry.promote_model(2, "Production", reason="lower val loss")
 
     # A fresh client on the same store sees the same trail: it lives in the store.
-    newest, oldest = ModelRegistry(tracking_uri=store_uri).history()
+    newest, oldest = make_registry().history()
     assert (newest.version, newest.from_stage, newest.to_stage) == (2, Stage.NONE, Stage.PRODUCTION)
     assert (newest.user, newest.reason, newest.displaced_version) == ("bob", "lower val loss", 1)
     assert (oldest.version, oldest.user, oldest.reason) == (1, "alice", "baseline")
@@ -394,6 +396,7 @@ def test_get_model_info_of_a_missing_version_is_none(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     log_versions(1)
+    capsys.readouterr()
     assert registry.get_model_info(version) is None  # type: ignore[arg-type]
     assert capsys.readouterr() == ("", "")
 
@@ -420,14 +423,17 @@ def test_load_production_model_returns_none_then_downloads_where_asked(
     assert registry.load_production_model() is None
     registry.promote_model(1, "Production")
     path = registry.load_production_model(tmp_path / "elsewhere")
-    assert path == tmp_path / "elsewhere" / "edm-structure-detector-v1" / "best.pt"
+    assert path == tmp_path / "elsewhere" / f"{registry.model_name}-v1" / "best.pt"
     again = registry.load_production_model(tmp_path / "elsewhere")  # overwrites in place
     assert again == path and path.is_file()
-    assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == ["edm-structure-detector-v1"]
+    assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == [f"{registry.model_name}-v1"]
 
 
-def test_model_name_is_configurable(store_uri: str, checkpoint: Path) -> None:
-    registry = ModelRegistry(tracking_uri=store_uri, model_name="beats-only")
+def test_model_name_is_configurable(
+    make_registry: Callable[..., ModelRegistry], checkpoint: Path, names: dict[str, str]
+) -> None:
+    registry = make_registry(model_name=names["model_name"] + "-beats-only")
     registry.log_model(checkpoint, "r", {}, {})
     client = MlflowClient(tracking_uri=registry.tracking_uri, registry_uri=registry.tracking_uri)
-    assert [m.name for m in client.search_registered_models()] == ["beats-only"]
+    found = client.search_registered_models(f"name LIKE '{names['model_name']}%'")
+    assert [m.name for m in found] == [names["model_name"] + "-beats-only"]

@@ -36,4 +36,6 @@ def ui(
         command += ["--default-artifact-root", store.artifact_root, "--no-serve-artifacts"]
     console.print(f"MLflow UI for {store.display_uri} at http://{host}:{port} (Ctrl-C stops it)")
     sys.stdout.flush()
+    # MLflow's background job runner (a dozen processes for GenAI jobs) is not needed here.
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     os.execv(sys.executable, command)

@@ -31,6 +31,7 @@ from edm.errors import (
 from edm.registry.audit import AuditEntry, entries_from_tags, production_timeline
 from edm.registry.stages import ARCHIVED_TAG, Stage, aliased_version, stage_of
 from edm.registry.store import (
+    RetryingClient,
     is_already_exists,
     is_not_found,
     make_client,
@@ -42,7 +43,6 @@ from edm.registry.tracked_run import CHECKPOINT_ARTIFACT_PATH, TrackedRun
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
-    from mlflow.tracking import MlflowClient
 
 DEFAULT_TAGS = {"model_type": "multitask"}
 _RUN_IDS_PER_SEARCH = 1000
@@ -64,12 +64,13 @@ class ModelRegistry:
         self.experiment_name = experiment_name
         self.model_name = model_name or settings.model_name()
         self.download_dir = Path(download_dir or settings.DEFAULT_DOWNLOAD_DIR)
-        self._client: MlflowClient | None = None
+        self._client: RetryingClient | None = None
         self._experiment_id: str | None = None
         self._model_exists = False
 
     @property
-    def client(self) -> MlflowClient:
+    def client(self) -> RetryingClient:
+        """The MLflow client on this store (its calls retried on transient contention)."""
         if self._client is None:
             self._client = make_client(self.store)
         return self._client

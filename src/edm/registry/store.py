@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
@@ -34,14 +34,89 @@ LOCK_STALE_AFTER_S = 120.0  # a holder that crashed mid-promotion is presumed go
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
 
 
-def make_client(location: StoreLocation) -> MlflowClient:
-    # The library never prints: MLflow's download progress bars write to the terminal.
+# Store contention that goes away when tried again: SQLite's single writer, PostgreSQL's
+# serialisation failures. The failed transaction was rolled back, so a retry cannot duplicate.
+_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "deadlock detected",
+    "could not serialize access",
+)
+RETRY_BUDGET_S = 120.0
+
+
+def make_client(location: StoreLocation) -> RetryingClient:
+    # The library never prints: MLflow writes download progress bars, and "View run at"
+    # links for remote stores, to the terminal unless told not to.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    if location.local_dir is not None:
-        location.local_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=location.tracking_uri, registry_uri=location.tracking_uri)
+    client = MlflowClient(tracking_uri=location.tracking_uri, registry_uri=location.tracking_uri)
+    if location.local_dir is not None:
+        _prepare_local_store(location, client)
+    return RetryingClient(client)
+
+
+def _prepare_local_store(location: StoreLocation, client: MlflowClient) -> None:
+    """Create the SQLite store once, whoever comes first, and switch it to WAL.
+
+    Several processes opening a new store at once would each run MLflow's migrations; a file
+    lock makes the first one do it while the others wait. WAL lets readers go on while one
+    process writes, which is most of what concurrent training runs do.
+    """
+    import fcntl
+    import sqlite3
+
+    assert location.local_dir is not None
+    location.local_dir.mkdir(parents=True, exist_ok=True)
+    db_path = location.tracking_uri.removeprefix("sqlite:///")
+    with open(location.local_dir / ".edm-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            RetryingClient(client).search_experiments(max_results=1)  # runs migrations if new
+            with sqlite3.connect(db_path, timeout=60) as connection:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def is_transient(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _TRANSIENT)
+
+
+class RetryingClient:
+    """The MlflowClient with every call retried, with backoff, on transient store contention."""
+
+    def __init__(self, client: MlflowClient, budget_s: float = RETRY_BUDGET_S) -> None:
+        self._client = client
+        self._budget_s = budget_s
+
+    @property
+    def unwrapped(self) -> MlflowClient:
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + self._budget_s
+            delay = 0.02
+            while True:
+                try:
+                    return attribute(*args, **kwargs)
+                except Exception as exc:
+                    if not is_transient(exc) or time.monotonic() + delay > deadline:
+                        raise
+                    log.debug("%s: store busy, retrying in %.2f s", name, delay)
+                    time.sleep(delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 2, 1.0)
+
+        return call
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -96,7 +171,7 @@ def store_errors(location: StoreLocation, what: str) -> Iterator[None]:
 
 
 @contextmanager
-def registry_lock(client: MlflowClient, model_name: str) -> Iterator[None]:
+def registry_lock(client: MlflowClient | RetryingClient, model_name: str) -> Iterator[None]:
     """Hold the model's promotion lock for the duration of the block."""
     lock_name = model_name + LOCK_SUFFIX
     owner = f"{current_user()}@{socket.gethostname()}:{os.getpid()}"
@@ -129,7 +204,7 @@ def registry_lock(client: MlflowClient, model_name: str) -> Iterator[None]:
             log.warning("could not release the promotion lock %s: %s", lock_name, exc)
 
 
-def _break_if_stale(client: MlflowClient, lock_name: str) -> None:
+def _break_if_stale(client: MlflowClient | RetryingClient, lock_name: str) -> None:
     try:
         lock = client.get_registered_model(lock_name)
     except MlflowException:
