@@ -13,7 +13,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -52,13 +52,18 @@ def make_client(location: StoreLocation) -> RetryingClient:
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=location.tracking_uri, registry_uri=location.tracking_uri)
-    if location.local_dir is not None:
-        _prepare_local_store(location, client)
-    return RetryingClient(client)
+    def connect() -> RetryingClient:
+        uri = location.tracking_uri
+        return RetryingClient(MlflowClient(tracking_uri=uri, registry_uri=uri))
+
+    if location.local_dir is None:
+        return connect()
+    return _open_local_store(location, connect)
 
 
-def _prepare_local_store(location: StoreLocation, client: MlflowClient) -> None:
+def _open_local_store(
+    location: StoreLocation, connect: Callable[[], RetryingClient]
+) -> RetryingClient:
     """Create the SQLite store once, whoever comes first, and switch it to WAL.
 
     Several processes opening a new store at once would each run MLflow's migrations; a file
@@ -74,12 +79,14 @@ def _prepare_local_store(location: StoreLocation, client: MlflowClient) -> None:
     with open(location.local_dir / ".edm-store.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            RetryingClient(client).search_experiments(max_results=1)  # runs migrations if new
+            client = connect()
+            client.search_experiments(max_results=1)  # MLflow creates the tables here if new
             with sqlite3.connect(db_path, timeout=60) as connection:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     connection.execute("PRAGMA journal_mode=WAL")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    return client
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -185,7 +192,9 @@ def registry_lock(client: MlflowClient | RetryingClient, model_name: str) -> Ite
             )
             break
         except MlflowException as exc:
-            if not is_already_exists(exc):
+            # A tracking server can also answer "does not exist" when the holder released
+            # the lock while this request was being handled: either way, it was taken.
+            if not (is_already_exists(exc) or is_not_found(exc)):
                 raise
         _break_if_stale(client, lock_name)
         if time.monotonic() > deadline:
