@@ -23,7 +23,7 @@ def main() -> None:
         experiment_name=job["experiment_name"],
         model_name=job["model_name"],
     )
-    registry.client  # connect (and for SQLite, open the store) before the start line
+    registry.current_versions()  # connect (for SQLite: open the store) before the start line
     time.sleep(max(0.0, job["start_at"] - time.time()))
     if job["action"] == "log":
         checkpoint = Path(job["checkpoint"])

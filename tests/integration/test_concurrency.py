@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_sixteen_concurrent_promotions_leave_one_production(
     assert len(trail) == 16
     assert all(e.to_stage == Stage.PRODUCTION and e.from_stage == Stage.NONE for e in trail)
     assert trail[0].displaced_version is None
-    for before, after in zip(trail, trail[1:], strict=False):
+    for before, after in pairwise(trail):
         assert after.displaced_version == before.version
     assert trail[-1].version == production[0]
     assert sorted(e.version for e in trail) == list(range(1, 17))
