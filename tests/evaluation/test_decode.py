@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from structure_factories import FPS, activations_from, make_annotation
 
-from conftest import FPS, activations_from, make_annotation
 from edm.data.annotations import LABELS
 from edm.data.targets import beat_times, downbeat_times
 from edm.errors import ModelError
@@ -98,6 +98,22 @@ def test_weak_boundary_peaks_are_ignored(annotation) -> None:
 def test_music_starts_where_unlabeled_ends(annotation) -> None:
     activations = activations_from(annotation)
     assert music_start(activations) == round(annotation.structure[0].time * FPS)
+
+
+def test_a_short_beatless_lead_in_is_no_section_even_if_the_labels_miss_it(annotation) -> None:
+    activations = activations_from(annotation)
+    label = activations.label.copy()
+    label[:, : round(annotation.structure[0].time * FPS)] = label[:, -1:]  # "outro" from 0 s
+    unsure = FrameActivations(
+        frame_rate=FPS,
+        beat=activations.beat * (np.arange(activations.n_frames) >= 60),  # silent lead-in
+        downbeat=activations.downbeat,
+        boundary=activations.boundary,
+        energy=activations.energy,
+        label=label,
+    )
+    structure = decode_structure(unsure)
+    assert structure.sections[0].start == pytest.approx(annotation.structure[0].time, abs=0.021)
 
 
 def test_each_section_gets_its_most_probable_label_never_unlabeled() -> None:

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from structure_factories import activations_from
 
-from conftest import activations_from
 from edm.data.annotations import load_annotation, save_annotation
 from edm.data.targets import beat_times
 from edm.errors import DataError

@@ -6,9 +6,9 @@ Pure numpy functions, each one step:
   track, as the annotation schema has it (pickup beats before bar 1 count too);
 - :func:`decode_downbeats`: the beat phase (mod ``beats_per_bar``) whose beats carry the most
   downbeat activation;
-- :func:`decode_boundaries`: the music's start (where the model stops saying "unlabeled"),
-  then peaks of the boundary activation at least ``min_section_bars`` apart, snapped to the
-  nearest downbeat when one is within half a bar (sections start on bar lines);
+- :func:`decode_boundaries`: the music's start (after the "unlabeled" frames and a beatless
+  lead-in), then peaks of the boundary activation at least ``min_section_bars`` apart,
+  snapped to the nearest downbeat when one is within half a bar (sections start on bars);
 - :func:`describe_sections`: per section the label with the highest mean probability and the
   mean of each energy band.
 """
@@ -30,11 +30,13 @@ from edm.evaluation.tempo import BeatGrid, TempoSearch, estimate_beat_grid
 class DecodeParams:
     tempo: TempoSearch = field(default_factory=TempoSearch)
     beats_per_bar: int = BEATS_PER_BAR
-    boundary_threshold: float = 0.3  # a boundary peak must reach this probability
+    boundary_threshold: float = 0.4  # a boundary peak must reach this probability
     min_section_bars: float = 4.0  # EDM phrases: nothing shorter is called a section
     min_section_seconds: float = 4.0  # used when no tempo was found
     snap_to_downbeats: bool = True
     music_start_threshold: float = 0.5  # P(unlabeled) below this: the music has started
+    # Silence before the first beat is a lead-in, not a section, when it is this short.
+    max_lead_in_bars: float = 2.0
 
 
 def decode_structure(
@@ -100,7 +102,11 @@ def decode_boundaries(
                 frame = nearest
         return int(np.clip(round(frame), 0, n - 1))
 
-    start = snapped(music_start(activations, params.music_start_threshold))
+    beat_frames = grid.frames(n) if grid is not None else np.zeros(0)
+    lead_in_limit = params.max_lead_in_bars * params.beats_per_bar * grid.period if grid else 0.0
+    start = snapped(
+        music_start(activations, beat_frames, params.music_start_threshold, lead_in_limit)
+    )
     peaks, _ = find_peaks(
         activations.boundary,
         height=params.boundary_threshold,
@@ -113,13 +119,30 @@ def decode_boundaries(
     return starts
 
 
-def music_start(activations: FrameActivations, threshold: float = 0.5) -> int:
-    """The first frame the model gives a section label rather than "unlabeled" (lead-in)."""
+def music_start(
+    activations: FrameActivations,
+    beat_frames: np.ndarray | None = None,
+    threshold: float = 0.5,
+    max_lead_in_frames: float = 0.0,
+) -> int:
+    """Where the music starts: after the frames the model calls "unlabeled", and after a short
+    beatless lead-in (the first strong beat, if within ``max_lead_in_frames`` of the start).
+
+    Lead-ins are a small part of every track, so models learn the "unlabeled" class poorly;
+    the first strong beat is the more reliable sign for tracks that start with drums.
+    """
+    start = 0
     row = activations.unlabeled_index
-    if row is None:
-        return 0
-    labelled = np.flatnonzero(activations.label[row] < threshold)
-    return int(labelled[0]) if labelled.size else 0
+    if row is not None:
+        labelled = np.flatnonzero(activations.label[row] < threshold)
+        start = int(labelled[0]) if labelled.size else 0
+    if beat_frames is not None and beat_frames.size and max_lead_in_frames > 0:
+        tolerant = maximum_filter1d(np.asarray(activations.beat, dtype=np.float64), 3)
+        levels = _sample(tolerant, beat_frames)
+        strong = np.flatnonzero(levels >= 0.5 * np.percentile(levels, 90))
+        if strong.size and beat_frames[strong[0]] <= max_lead_in_frames:
+            start = max(start, round(float(beat_frames[strong[0]])))
+    return start
 
 
 def describe_sections(activations: FrameActivations, starts: list[int]) -> list[Section]:

@@ -2,11 +2,13 @@
 
 1. **Search**: for every candidate period between ``max_bpm`` and ``min_bpm`` (fine steps),
    fold the activation onto one period (a histogram of the activation by phase) and score the
-   best phase by *contrast*: the activation on the grid minus the strongest activation half,
-   a third or a quarter of a period away. An impulse train scores as well at half its period
-   (a double-tempo grid still hits every beat) and, by plain averages, at twice its period (a
-   half-tempo grid hits only beats); the contrast rules both out, because at twice the period
-   the half-way points are beats too, and at half the period only every other grid point is.
+   best phase by *contrast*: the activation on the grid minus the strongest activation half
+   (weighted down: off-beats are common), a third or a quarter of a period away. An impulse
+   train scores as well at half its period (a double-tempo grid still hits every beat) and,
+   by plain averages, at twice its period (a half-tempo grid hits only beats); the contrast
+   rules both out, because at twice the period the half-way points are beats too, and at half
+   the period only every other grid point is. The best coarse candidates are refined before
+   they are compared.
 2. **Fit**: the activation peak nearest to each grid point is found, and a straight line
    through (beat index, peak time) gives period and phase to a fraction of a frame; a 200-beat
    track then drifts by well under the ±70 ms that beat metrics allow.
@@ -24,6 +26,8 @@ DEFAULT_MAX_BPM = 180.0
 # Offsets (in periods) where a true beat grid has no beats: half, thirds and quarters of a beat.
 _OFF_GRID = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
 _PHASE_BIN_FRAMES = 0.5
+_REFINED_CANDIDATES = 6  # coarse peaks refined: the tempo octaves and their neighbours
+_REFINE_STEPS = 21  # fine periods across one coarse step either side
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class TempoSearch:
     period_step_frames: float = 0.02  # search resolution of the period
     min_activation: float = 0.15  # below this peak value nothing is called a beat
     fit_radius_frames: float = 3.0  # how far from the searched grid a peak may lie
+    # Evidence half a period away counts this much against a grid. Music has events between
+    # the beats (off-beat hats), and a model's beat activation often fires on them too: at full
+    # weight such off-beats make a half-tempo grid (which treats them as unexplained but hits
+    # every other beat) win. Measured on drum loops at 120-174 BPM with small models, 0.6
+    # halved none of the tempos that 1.0 halved, and changed nothing for well-trained ones.
+    half_beat_weight: float = 0.6
 
     def __post_init__(self) -> None:
         if not 0 < self.min_bpm < self.max_bpm:
@@ -79,29 +89,59 @@ def estimate_beat_grid(
 def _search(
     activation: np.ndarray, frame_rate: float, search: TempoSearch
 ) -> tuple[float, float, float]:
+    """(period, phase, contrast) of the best grid: a coarse scan, then its best few refined.
+
+    A slightly wrong period drifts by its error once per beat, so at the coarse step a short
+    period (many beats) loses more than a long one: comparing tempo octaves is fair only once
+    each candidate's period is refined.
+    """
     # A ±1 frame tolerance: the model's peaks may sit a frame either side of the grid.
     tolerant = maximum_filter1d(activation, size=3, mode="constant")
     frames = np.arange(activation.size, dtype=np.float64)
-    shortest = 60.0 * frame_rate / search.max_bpm
-    longest = 60.0 * frame_rate / search.min_bpm
+    step = search.period_step_frames
+    periods = np.arange(
+        60.0 * frame_rate / search.max_bpm, 60.0 * frame_rate / search.min_bpm, step
+    )
+    coarse = [_best_phase(tolerant, frames, period, search) for period in periods]
+    scores = np.array([score for score, _ in coarse])
+    is_peak = np.r_[True, scores[1:] >= scores[:-1]] & np.r_[scores[:-1] >= scores[1:], True]
+    candidates = np.flatnonzero(is_peak)
+    candidates = candidates[np.argsort(scores[candidates])[::-1][:_REFINED_CANDIDATES]]
     best = (0.0, 0.0, -np.inf)
-    for period in np.arange(shortest, longest + 1e-9, search.period_step_frames):
-        n_bins = max(4, round(period / _PHASE_BIN_FRAMES))
-        bins = ((frames % period) / period * n_bins).astype(np.int64) % n_bins
-        cycles = activation.size / period
-        folded = np.bincount(bins, weights=tolerant, minlength=n_bins) / cycles
-        # Per bin, the mean activation per cycle, over a window one frame wide either side.
-        width = max(1, round(1.0 / _PHASE_BIN_FRAMES))
-        kernel_idx = (np.arange(n_bins)[:, None] + np.arange(-width, width + 1)) % n_bins
-        on_grid = folded[kernel_idx].mean(axis=1)
-        off_grid = np.max(
-            [np.roll(on_grid, -round(offset * n_bins)) for offset in _OFF_GRID], axis=0
-        )
-        contrast = on_grid - off_grid
-        best_bin = int(np.argmax(contrast))
-        if contrast[best_bin] > best[2]:
-            best = (float(period), (best_bin + 0.5) * period / n_bins, float(contrast[best_bin]))
+    for index in candidates:
+        for period in periods[index] + np.linspace(-step, step, _REFINE_STEPS):
+            score, phase = _best_phase(tolerant, frames, period, search)
+            if score > best[2]:
+                best = (float(period), phase, score)
     return best
+
+
+def _best_phase(
+    tolerant: np.ndarray, frames: np.ndarray, period: float, search: TempoSearch
+) -> tuple[float, float]:
+    """(contrast, phase in frames) of the best grid with this period."""
+    n_bins = max(4, round(period / _PHASE_BIN_FRAMES))
+    bins = ((frames % period) / period * n_bins).astype(np.int64) % n_bins
+    cycles = tolerant.size / period
+    folded = np.bincount(bins, weights=tolerant, minlength=n_bins) / cycles
+    # Per bin, the mean activation per cycle, over a window one frame wide either side.
+    width = max(1, round(1.0 / _PHASE_BIN_FRAMES))
+    kernel_idx = (np.arange(n_bins)[:, None] + np.arange(-width, width + 1)) % n_bins
+    on_grid = folded[kernel_idx].mean(axis=1)
+    off_grid = np.max(
+        [
+            np.roll(on_grid, -round(offset * n_bins)) * _weight(offset, search)
+            for offset in _OFF_GRID
+        ],
+        axis=0,
+    )
+    contrast = on_grid - off_grid
+    best_bin = int(np.argmax(contrast))
+    return float(contrast[best_bin]), (best_bin + 0.5) * period / n_bins
+
+
+def _weight(offset: float, search: TempoSearch) -> float:
+    return search.half_beat_weight if offset == 0.5 else 1.0
 
 
 def _fit_to_peaks(
