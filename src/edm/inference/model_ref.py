@@ -1,0 +1,165 @@
+"""Which checkpoint a ``--model REF`` means, and where it is on disk.
+
+REF is one of:
+
+- a local checkpoint: ``outputs/run/best.pt`` (anything ending in ``.pt`` or naming a file);
+- a version number of the registered model: ``3``;
+- a stage: ``Production`` (the default), ``Staging``;
+- an MLflow model URI: ``models:/NAME/3``, ``models:/NAME/Production``, ``models:/NAME@ALIAS``.
+
+Registry models are downloaded (``ModelRegistry.download_version``) into the registry's
+download folder (``downloads/`` by default). Parsing needs no MLflow; only resolving a registry
+reference asks the factory for a registry, so a local file never imports MLflow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from edm.errors import CheckpointError, NoProductionModelError, RegistryError
+from edm.inference.errors import InvalidModelRefError
+
+if TYPE_CHECKING:
+    from edm.registry import ModelRegistry
+
+DEFAULT_REF = "Production"
+_STAGES = {"production": "Production", "staging": "Staging"}
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<selector>[^/@]+)|@(?P<alias>[^/@]+))$")
+
+# What MLflow answers for an unknown alias or model (the SQL and REST stores differ).
+_NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+RefKind = Literal["path", "version", "stage", "alias"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A parsed REF: ``value`` is a path, a version number, a stage or an alias name."""
+
+    text: str
+    kind: RefKind
+    value: str
+    model_name: str | None = None  # from a models:/ URI; None means the registry's own
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    ref: ModelRef
+    path: Path  # the .pt checkpoint on local disk
+    version: int | None = None  # None for a local file
+    model_name: str | None = None
+    run_id: str | None = None
+    # The registry the version came from (for logging an evaluation onto its run).
+    registry: ModelRegistry | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def from_registry(self) -> bool:
+        return self.version is not None
+
+    def describe(self) -> str:
+        if self.version is None:
+            return str(self.path)
+        return f"version {self.version} of '{self.model_name}'"
+
+
+def parse_model_ref(text: str | None) -> ModelRef:
+    """Parse REF (None means Production); InvalidModelRefError for one that means nothing."""
+    raw = DEFAULT_REF if text is None else str(text).strip()
+    if not raw:
+        raise InvalidModelRefError(
+            "--model is empty: give a version, a stage, a models:/ URI or a .pt file"
+        )
+    if raw.startswith("models:/"):
+        match = _URI.match(raw)
+        if match is None:
+            raise InvalidModelRefError(
+                f"--model '{raw}' is not models:/NAME/VERSION, models:/NAME/STAGE or "
+                "models:/NAME@ALIAS"
+            )
+        name = match["name"]
+        if match["alias"]:
+            return ModelRef(raw, "alias", match["alias"], name)
+        selector = match["selector"]
+        if selector.isdigit():
+            return ModelRef(raw, "version", str(int(selector)), name)
+        if selector.lower() in _STAGES:
+            return ModelRef(raw, "stage", _STAGES[selector.lower()], name)
+        raise InvalidModelRefError(
+            f"--model '{raw}': '{selector}' is neither a version number nor Production/Staging"
+        )
+    if raw.isdigit():
+        if int(raw) < 1:
+            raise InvalidModelRefError(f"--model '{raw}': versions start at 1")
+        return ModelRef(raw, "version", str(int(raw)))
+    if raw.lower() in _STAGES:
+        return ModelRef(raw, "stage", _STAGES[raw.lower()])
+    if raw.endswith(".pt") or Path(raw).expanduser().is_file() or "/" in raw or "\\" in raw:
+        return ModelRef(raw, "path", raw)
+    raise InvalidModelRefError(
+        f"--model '{raw}' is not a version number, Production, Staging, a models:/ URI or a "
+        ".pt file"
+    )
+
+
+def resolve_model(
+    ref: str | ModelRef | None,
+    registry: Callable[[], ModelRegistry],
+    download_dir: Path | str | None = None,
+) -> ResolvedModel:
+    """The local checkpoint REF names, downloading a registry version when needed.
+
+    ``registry`` builds the registry on demand (a local file never needs one); a models:/ URI
+    naming another registered model gets a registry for that name on the same store.
+    """
+    parsed = ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
+    if parsed.kind == "path":
+        path = Path(parsed.value).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"--model {parsed.value}: checkpoint file not found")
+        return ResolvedModel(parsed, path)
+
+    store = registry()
+    if parsed.model_name is not None and parsed.model_name != store.model_name:
+        from edm.registry import ModelRegistry
+
+        store = ModelRegistry(
+            tracking_uri=store.tracking_uri,
+            experiment_name=store.experiment_name,
+            model_name=parsed.model_name,
+            download_dir=store.download_dir,
+        )
+    version = _version_of(parsed, store)
+    info = store.get_model_info(version)
+    run_id = info.get("run_id") if info else None
+    path = store.download_version(version, download_dir)
+    return ResolvedModel(parsed, path, version, store.model_name, run_id, store)
+
+
+def _version_of(ref: ModelRef, store: ModelRegistry) -> int:
+    if ref.kind == "version":
+        return int(ref.value)
+    if ref.kind == "stage":
+        version = store.current_versions().get(ref.value)
+        if version is None:
+            if ref.value == "Production":
+                raise NoProductionModelError(
+                    f"no version of '{store.model_name}' is in Production: give --model "
+                    "VERSION or promote one ('edm models promote VERSION Production')"
+                )
+            raise RegistryError(f"no version of '{store.model_name}' is in {ref.value}")
+        return int(version)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = store.client.get_model_version_by_alias(store.model_name, ref.value)
+    except MlflowException as exc:
+        if exc.error_code not in _NOT_FOUND_CODES:
+            raise
+        raise RegistryError(
+            f"--model {ref.text}: no version of '{store.model_name}' has the alias '{ref.value}'"
+        ) from None
+    return int(found.version)

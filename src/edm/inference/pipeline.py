@@ -1,0 +1,200 @@
+"""From an audio file to its structure, one stage per class (named input-to-output):
+
+    File2Structure = File2Activations + decode_structure
+    File2Activations = input loading (decode, resample, log-mel; cached or not) + Frames2Activations
+    Frames2Activations = the model over overlapping windows, stitched
+
+The model is rebuilt from its checkpoint alone (``edm.models.load_model``): inference imports
+no training code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from edm.audio.cache import FeatureCache, load_features, load_waveform
+from edm.audio.features import FeatureParams
+from edm.errors import ConfigError
+from edm.evaluation.activations import FrameActivations
+from edm.evaluation.decode import DecodeParams, decode_structure
+from edm.evaluation.structure import TrackStructure
+from edm.inference.windows import (
+    DEFAULT_CONTEXT_SECONDS,
+    ProgressCallback,
+    predict_in_windows,
+    receptive_radius_frames,
+)
+from edm.models import MultiTaskModel, load_model
+
+DEFAULT_WINDOW_SECONDS = 60.0
+
+
+def resolve_device(requested: str = "cpu") -> torch.device:
+    """``auto`` takes CUDA when there is one; asking for CUDA without one is a ConfigError."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ConfigError(f"--device '{requested}' is not auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device '{requested}': CUDA is not available here")
+    return device
+
+
+class Frames2Activations:
+    """Model inputs of a whole track → :class:`FrameActivations`, window by window."""
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        feature_params: FeatureParams,
+        *,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if window_seconds <= 0:
+            raise ConfigError(f"window length must be positive, got {window_seconds} s")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.feature_params = feature_params
+        fps = feature_params.frame_rate
+        self.core_frames = max(1, round(window_seconds * fps))
+        radius = receptive_radius_frames(model.config)
+        self.context_frames = (
+            radius + 2 if radius is not None else round(DEFAULT_CONTEXT_SECONDS * fps)
+        )
+
+    @property
+    def takes_audio(self) -> bool:
+        return self.model.config.input_kind == "audio"
+
+    def __call__(
+        self, inputs: np.ndarray, on_progress: ProgressCallback | None = None
+    ) -> FrameActivations:
+        fps = self.feature_params.frame_rate
+        samples_per_frame = None
+        if self.takes_audio:
+            sample_rate = self.model.config.sample_rate or self.feature_params.sample_rate
+            samples_per_frame = sample_rate / fps
+            n_frames = 1 + int(inputs.shape[0] // samples_per_frame)
+        else:
+            n_frames = int(inputs.shape[-1])
+        values = predict_in_windows(
+            self.model,
+            inputs,
+            n_frames,
+            core_frames=self.core_frames,
+            context_frames=self.context_frames,
+            samples_per_frame=samples_per_frame,
+            device=self.device,
+            on_progress=on_progress,
+        )
+        return FrameActivations(
+            frame_rate=fps,
+            beat=values["beat"],
+            downbeat=values["downbeat"],
+            boundary=values["boundary"],
+            energy=values["energy"],
+            label=values["label"],
+            labels=tuple(self.model.labels),
+        )
+
+
+class File2Activations:
+    """Audio file → :class:`FrameActivations` (features from the cache when ``cache`` is on)."""
+
+    def __init__(self, frames2activations: Frames2Activations, cache: FeatureCache | bool = False):
+        self.frames2activations = frames2activations
+        self.cache = cache
+
+    def load_inputs(self, path: Path | str) -> np.ndarray:
+        """The model's input for ``path``; AudioError names a file that cannot be decoded."""
+        stage = self.frames2activations
+        if stage.takes_audio:
+            sample_rate = stage.model.config.sample_rate or stage.feature_params.sample_rate
+            return np.asarray(load_waveform(path, sample_rate, self.cache))
+        return np.asarray(load_features(path, stage.feature_params, self.cache))
+
+    def __call__(
+        self, path: Path | str, on_progress: ProgressCallback | None = None
+    ) -> FrameActivations:
+        return self.frames2activations(self.load_inputs(path), on_progress)
+
+
+@dataclass
+class Analysis:
+    """One analysed file: its structure, the activations it was decoded from, stage times."""
+
+    path: Path
+    structure: TrackStructure
+    activations: FrameActivations
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class File2Structure:
+    """Audio file → :class:`TrackStructure`. Build it with :meth:`from_checkpoint`."""
+
+    def __init__(
+        self,
+        file2activations: File2Activations,
+        decode_params: DecodeParams | None = None,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
+        self.file2activations = file2activations
+        self.decode_params = decode_params or DecodeParams()
+        self.checkpoint_info = {
+            k: v for k, v in (checkpoint or {}).items() if k not in ("state_dict",)
+        }
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: Path | str | os.PathLike[str],
+        *,
+        device: str = "cpu",
+        cache: FeatureCache | bool = False,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        decode_params: DecodeParams | None = None,
+    ) -> File2Structure:
+        """Load a ``.pt`` checkpoint (CheckpointError names a bad one) and build the pipeline."""
+        target = resolve_device(device)
+        model, checkpoint = load_model(path, map_location=target)
+        feature_params = FeatureParams.from_dict(dict(checkpoint["feature_params"]))
+        frames = Frames2Activations(
+            model, feature_params, window_seconds=window_seconds, device=target
+        )
+        slim = {k: checkpoint[k] for k in ("model_config", "feature_params", "labels", "epoch")}
+        return cls(File2Activations(frames, cache), decode_params, slim)
+
+    def analyze(self, path: Path | str, on_progress: ProgressCallback | None = None) -> Analysis:
+        path = Path(path)
+        started = time.perf_counter()
+        inputs = self.file2activations.load_inputs(path)
+        loaded = time.perf_counter()
+        activations = self.file2activations.frames2activations(inputs, on_progress)
+        predicted = time.perf_counter()
+        structure = decode_structure(activations, self.decode_params)
+        decoded = time.perf_counter()
+        return Analysis(
+            path=path,
+            structure=structure,
+            activations=activations,
+            seconds={
+                "inputs": loaded - started,
+                "model": predicted - loaded,
+                "decoding": decoded - predicted,
+            },
+        )
+
+    def __call__(
+        self, path: Path | str, on_progress: ProgressCallback | None = None
+    ) -> TrackStructure:
+        return self.analyze(path, on_progress).structure
