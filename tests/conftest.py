@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.cli_runner import RunEdm, make_runner
 from tests.servers import MlflowServer, PostgresServer
 
 _STORE_ENV = ("MLFLOW_TRACKING_URI", "EDM_ARTIFACT_ROOT", "EDM_MODEL_NAME", "EDM_DEBUG")
@@ -53,6 +54,11 @@ def store_uri(tmp_path: Path, _migrated_empty_store: Path) -> str:
     store.mkdir()
     shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
     return str(store)
+
+
+@pytest.fixture
+def run_edm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunEdm:
+    return make_runner(capsys, monkeypatch)
 
 
 @pytest.fixture

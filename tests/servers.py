@@ -207,6 +207,7 @@ class MlflowServer:
                 "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
             )
             env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = secrets.token_hex(16)
             command += ["--app-name", "basic-auth"]
         log_file = self.root / "server.log"
         self.process = start_logged(command, log_file, env)

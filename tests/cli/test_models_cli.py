@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli.conftest import RunEdm
+from tests.cli_runner import RunEdm
 
 from edm.registry import ModelRegistry
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.conftest import RunEdm
+from tests.cli_runner import RunEdm
 
 from edm.audio.synth import SynthConfig, write_synthetic_dataset
 

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from edm.cli import data, models, train, ui
+from edm.cli import analyze, data, doctor, evaluate, models, train, ui
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
 from edm.errors import EdmError
@@ -23,7 +23,10 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)
+app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)
+app.command("analyze")(analyze.analyze)
+app.command("evaluate")(evaluate.evaluate)
 
 
 @app.callback()

@@ -175,6 +175,12 @@ def store_errors(location: StoreLocation, what: str) -> Iterator[None]:
         raise translate(exc, location, what) from exc
     except OSError as exc:  # includes requests' ConnectionError
         raise translate(exc, location, what) from exc
+    except Exception as exc:
+        # SQLAlchemy and database-driver errors reach us unwrapped when a store cannot be
+        # opened at all (an unreachable PostgreSQL server, say).
+        if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "psycopg", "psycopg2"):
+            raise
+        raise translate(exc, location, what) from exc
 
 
 @contextmanager

@@ -1,3 +1,5 @@
+"""Drive `edm` through its real entry point, in-process, capturing what it prints."""
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +21,7 @@ class Result:
 RunEdm = Callable[..., Result]
 
 
-@pytest.fixture
-def run_edm(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunEdm:
+def make_runner(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunEdm:
     """Run the real entry point in-process, as the console script would, and capture it."""
 
     def run(*args: str) -> Result:

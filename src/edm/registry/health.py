@@ -1,0 +1,154 @@
+"""Is the store there, and what is in it: what ``edm doctor`` reports.
+
+Reachability is probed directly and quickly (one HTTP request, one database connection, each
+with a timeout) before MLflow is asked anything: MLflow itself retries an unreachable store
+for minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from edm.errors import EdmError
+from edm.registry.store import scrub
+from edm.settings import redact_uri
+
+if TYPE_CHECKING:
+    from edm.registry.mlflow_registry import ModelRegistry
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    tracking_uri: str  # passwords redacted
+    registry_uri: str
+    artifact_location: str
+    model_name: str
+    experiment_name: str
+    reachable: bool
+    problem: str | None = None
+    production: int | None = None
+    staging: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_store(registry: ModelRegistry, timeout_s: float = 5.0) -> StoreHealth:
+    store = registry.store
+    facts = {
+        "tracking_uri": store.display_uri,
+        "registry_uri": store.display_uri,  # edm keeps the registry in the tracking store
+        "model_name": registry.model_name,
+        "experiment_name": registry.experiment_name,
+    }
+    problem = _probe(store.tracking_uri, timeout_s)
+    if problem is not None:
+        return StoreHealth(
+            artifact_location=_default_artifact_location(registry),
+            reachable=False,
+            problem=scrub(problem, store),
+            **facts,
+        )
+    try:
+        with _fail_fast(timeout_s):
+            versions = registry.current_versions()
+            experiment = registry.client.get_experiment_by_name(registry.experiment_name)
+    except EdmError as exc:
+        return StoreHealth(
+            artifact_location=_default_artifact_location(registry),
+            reachable=False,
+            problem=str(exc),
+            **facts,
+        )
+    location = experiment.artifact_location if experiment else _default_artifact_location(registry)
+    return StoreHealth(
+        artifact_location=redact_uri(location),
+        reachable=True,
+        production=versions["Production"],
+        staging=versions["Staging"],
+        **facts,
+    )
+
+
+def _default_artifact_location(registry: ModelRegistry) -> str:
+    if registry.store.artifact_root:
+        return redact_uri(registry.store.artifact_root)
+    if registry.store.is_remote:
+        return "chosen by the tracking server (mlflow-artifacts:/)"
+    return "MLflow's default for this store"
+
+
+def _probe(uri: str, timeout_s: float) -> str | None:
+    """None when the store answers; else why not, in one line."""
+    scheme = urlsplit(uri).scheme.split("+")[0]
+    try:
+        if scheme in ("http", "https"):
+            return _probe_http(uri, timeout_s)
+        if scheme == "sqlite":
+            return _probe_sqlite(uri)
+        return _probe_database(uri, timeout_s)
+    except Exception as exc:  # any failure to connect is the answer, not a crash
+        return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _probe_http(uri: str, timeout_s: float) -> str | None:
+    import requests
+
+    try:
+        response = requests.get(uri.rstrip("/") + "/health", timeout=timeout_s)
+    except requests.RequestException as exc:
+        return f"no answer from {redact_uri(uri)}: {type(exc).__name__}"
+    if response.status_code != 200:
+        return f"{redact_uri(uri)}/health answered HTTP {response.status_code}"
+    return None
+
+
+def _probe_sqlite(uri: str) -> str | None:
+    path = Path(uri.removeprefix("sqlite:///"))
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not os.access(folder, os.W_OK) and not path.exists():
+        return f"cannot create the SQLite store {path}: {folder} is not writable"
+    return None
+
+
+def _probe_database(uri: str, timeout_s: float) -> str | None:
+    import sqlalchemy
+
+    connect_args = {"connect_timeout": int(max(1, timeout_s))}
+    engine = sqlalchemy.create_engine(uri, connect_args=connect_args, poolclass=sqlalchemy.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        original = getattr(exc, "orig", None) or exc
+        return f"cannot connect to {redact_uri(uri)}: " + " ".join(str(original).split())
+    finally:
+        engine.dispose()
+    return None
+
+
+@contextmanager
+def _fail_fast(timeout_s: float) -> Iterator[None]:
+    """MLflow's HTTP client retries for minutes by default; a health check should not."""
+    wanted = {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(max(1, timeout_s))),
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
