@@ -1,0 +1,223 @@
+"""``edm analyze FILE...``: beats, bars, sections, labels and energy of audio files.
+
+Batch mode: a file that cannot be analysed (not audio, empty, truncated) gets one error line
+naming it and the others go on; the exit code is 1 at the end if any file failed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from edm.cli import context
+from edm.cli.output import console, err_console, print_error, print_json
+from edm.errors import EdmError
+
+if TYPE_CHECKING:
+    from edm.evaluation.structure import TrackStructure
+    from edm.inference.model_ref import ResolvedModel
+    from edm.inference.pipeline import Analysis
+
+MODEL_HELP = (
+    "Model: a version number, Production (default) or Staging, models:/NAME/VERSION, "
+    "models:/NAME@ALIAS, or a local .pt checkpoint."
+)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def analyze(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Audio files (WAV, FLAC, OGG, MP3)."),
+    model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.table, "--format", "-f", help="table, json, or yaml (the annotation schema)."
+    ),
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write FILE.json / FILE.yaml (and plots) into this folder instead of stdout.",
+    ),
+    plot: bool = typer.Option(
+        False, "--plot", help="Also write FILE.png (into --output, else the current folder)."
+    ),
+    cache: bool = typer.Option(
+        False, "--cache/--no-cache", help="Keep the features in the feature cache."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+) -> None:
+    """Find the structure of audio files with a trained model."""
+    from edm.inference.model_ref import resolve_model
+    from edm.inference.pipeline import File2Structure
+
+    resolved = resolve_model(model, lambda: context.registry(ctx))
+    analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
+    names = _unique_stems(files)
+    documents: list[dict[str, Any]] = []
+    failed = 0
+    for path, stem in zip(files, names, strict=True):
+        try:
+            with _progress(path) as on_progress:
+                analysis = analyzer.analyze(path, on_progress)
+            _emit(analysis, stem, resolved, output_format, output, documents)
+            if plot:
+                from edm.inference.plot import plot_structure
+
+                target = (output or Path.cwd()) / f"{stem}.png"
+                plot_structure(analysis.structure, analysis.activations, target, title=path.name)
+                err_console.print(f"Plot: {target}", highlight=False, soft_wrap=True)
+        except EdmError as exc:
+            failed += 1
+            print_error(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+    if documents:
+        if output_format is OutputFormat.json:
+            print_json({"model": resolved.describe(), "tracks": documents})
+        else:
+            print("\n---\n".join(d["yaml"] for d in documents), end="")
+    if failed:
+        err_console.print(
+            f"{failed} of {len(files)} file{'s' if len(files) > 1 else ''} could not be analysed",
+            style="red",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+def _emit(
+    analysis: Analysis,
+    stem: str,
+    resolved: ResolvedModel,
+    output_format: OutputFormat,
+    output: Path | None,
+    documents: list[dict[str, Any]],
+) -> None:
+    """Render one result: a table now, or a file in ``output``, or a document for stdout."""
+    structure = analysis.structure
+    if output_format is OutputFormat.table:
+        _print_table(analysis.path, structure)
+        return
+    if output_format is OutputFormat.json:
+        document = {"file": str(analysis.path), "model": resolved.describe(), **structure.to_dict()}
+        if output is None:
+            documents.append(document)
+            return
+        import json
+
+        output.mkdir(parents=True, exist_ok=True)
+        target = output / f"{stem}.json"
+        _write_text(target, json.dumps(document, indent=2) + "\n")
+        err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+        return
+    folder = output or Path.cwd()
+    audio_file = os.path.relpath(analysis.path.resolve(), folder.resolve())
+    annotation = structure.to_annotation(
+        Path(audio_file).as_posix(), source="edm analyze", model=resolved.describe()
+    )
+    from edm.data.annotations import save_annotation
+
+    if output is None:
+        documents.append({"yaml": _annotation_text(annotation)})
+        return
+    target = output / f"{stem}.yaml"
+    save_annotation(annotation, target)
+    err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+
+
+def _print_table(path: Path, structure: TrackStructure) -> None:
+    from rich.table import Table
+
+    bpm = f"{structure.bpm:.2f} BPM" if structure.bpm is not None else "no beat found"
+    table = Table(
+        title=f"{path}  {bpm}, {structure.duration:.1f} s, {len(structure.beats)} beats, "
+        f"{len(structure.downbeats)} bars",
+        title_justify="left",
+    )
+    for column in ("#", "Start", "End", "Label", "Conf.", "Low", "Mid", "High"):
+        table.add_column(column, justify="left" if column == "Label" else "right")
+    for number, section in enumerate(structure.sections, start=1):
+        low, mid, high = section.energy
+        table.add_row(
+            str(number),
+            _clock(section.start),
+            _clock(section.end),
+            section.label,
+            f"{section.confidence:.2f}",
+            f"{low:.2f}",
+            f"{mid:.2f}",
+            f"{high:.2f}",
+        )
+    console.print(table)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:05.2f}"
+
+
+def _annotation_text(annotation: Any) -> str:
+    """The YAML ``save_annotation`` writes, for stdout (one writer, one format)."""
+    from edm.data.annotations import save_annotation
+
+    with tempfile.TemporaryDirectory(prefix="edm-analyze-") as folder:
+        target = Path(folder) / "annotation.yaml"
+        save_annotation(annotation, target)
+        return target.read_text(encoding="utf-8")
+
+
+def _write_text(target: Path, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _unique_stems(files: list[Path]) -> list[str]:
+    """Output names: the file's stem, numbered when two inputs share one (a/x.wav, b/x.wav)."""
+    seen: dict[str, int] = {}
+    names = []
+    for path in files:
+        count = seen.get(path.stem, 0) + 1
+        seen[path.stem] = count
+        names.append(path.stem if count == 1 else f"{path.stem}-{count}")
+    return names
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[Any]:
+    """A progress bar over the model's windows on a terminal's stderr; nothing otherwise (a
+    log or a pipe gets the results and the error lines only)."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} windows"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"Analysing {path.name}", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield on_progress

@@ -1,0 +1,139 @@
+"""``edm evaluate DATA_DIR``: score a model on annotated tracks (mir_eval), optionally log it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from edm.cli import context
+from edm.cli.analyze import MODEL_HELP
+from edm.cli.output import console, err_console, print_json
+from edm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edm.evaluation.evaluate import EvaluationReport
+
+# (header, per-track key, format): short, so that the table fits an 80-column terminal.
+TRACK_COLUMNS = (
+    ("BPM", "bpm", "{:.1f}"),
+    ("Ref", "reference_bpm", "{:.1f}"),
+    ("Beat", "beat_f", "{:.2f}"),
+    ("Bar", "downbeat_f", "{:.2f}"),
+    ("Bd .5s", "boundary_f_0.5", "{:.2f}"),
+    ("Bd 3s", "boundary_f_3", "{:.2f}"),
+    ("Label", "label_accuracy", "{:.2f}"),
+    ("Energy", "energy_corr", "{:.2f}"),
+)
+
+
+def evaluate(
+    ctx: typer.Context,
+    data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (audio + YAML)."),
+    model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    log: bool = typer.Option(
+        False,
+        "--log/--no-log",
+        help="Store the scores on the model version's run as test_* metrics, with the "
+        "per-track table as artifact evaluation/per_track.json (registry models only).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    cache: bool = typer.Option(
+        True, "--cache/--no-cache", help="Use the feature cache (as training does)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+) -> None:
+    """Per-track and mean scores: beats, downbeats, boundaries, labels, energy, BPM."""
+    from rich.progress import Progress
+
+    from edm.evaluation.evaluate import evaluate_dataset
+    from edm.inference.model_ref import resolve_model
+    from edm.inference.pipeline import File2Structure
+
+    resolved = resolve_model(model, lambda: context.registry(ctx))
+    if log and not resolved.from_registry:
+        raise ConfigError(
+            f"--log stores scores on a registry version's run; {resolved.path} is a local "
+            "file: give --model VERSION, a stage or a models:/ URI, or use --no-log"
+        )
+    analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
+    with Progress(
+        console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
+        task = progress.add_task("Evaluating", total=None)
+        report = evaluate_dataset(
+            data_dir,
+            analyzer,
+            model=resolved.describe(),
+            on_track=lambda _, done, total: progress.update(task, completed=done, total=total),
+        )
+    logged_run = None
+    if log:
+        from edm.evaluation.tracking import log_evaluation
+
+        assert resolved.registry is not None and resolved.version is not None
+        logged_run = log_evaluation(resolved.registry, resolved.version, report)
+
+    if as_json:
+        document = report.to_dict()
+        document["aggregate"] = {k: _json_number(v) for k, v in report.aggregate.items()}
+        document["tracks"] = [
+            {k: _json_number(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in report.tracks
+        ]
+        document["logged"] = (
+            {"run_id": logged_run, "metrics": report.logged_metrics()} if logged_run else None
+        )
+        print_json(document)
+        return
+    _print_report(report)
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)
+    if logged_run:
+        console.print(
+            f"Logged {len(report.logged_metrics())} test_* metrics and "
+            f"evaluation/per_track.json on run {logged_run} ({resolved.describe()})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_report(report: EvaluationReport) -> None:
+    from rich.table import Table
+
+    tracks = Table(
+        title=f"{report.model} on {report.data_dir}",
+        title_justify="left",
+        caption="F-measures: beats and bars (downbeats) ±70 ms, boundaries ±0.5 s and ±3 s",
+        caption_justify="left",
+    )
+    tracks.add_column("Track", overflow="fold")
+    for title, _, _ in TRACK_COLUMNS:
+        tracks.add_column(title, justify="right", no_wrap=True)
+    for row in report.tracks:
+        tracks.add_row(
+            row["track"], *(_cell(row.get(key), style) for _, key, style in TRACK_COLUMNS)
+        )
+    console.print(tracks)
+
+    means = Table(title=f"Mean over {len(report.tracks)} tracks", title_justify="left")
+    means.add_column("Metric")
+    means.add_column("Value", justify="right")
+    for name, value in report.aggregate.items():
+        means.add_row(f"test_{name}", _cell(value))
+    console.print(means)
+
+
+def _cell(value: object, style: str = "{:.3f}") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, int | float):
+        return style.format(value)
+    return str(value)
+
+
+def _json_number(value: float | None) -> float | None:
+    """NaN is not JSON: an undefined score (no energy annotation) becomes null."""
+    return None if value is None or math.isnan(value) else value

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from edm.audio.features import FeatureParams
+from edm.audio.synth import SynthConfig, write_synthetic_dataset
+from edm.models import MultiTaskModel, save_checkpoint
+from edm.registry import ModelRegistry
+
+TEST_METRICS = {
+    "test_beat_f",
+    "test_downbeat_f",
+    "test_boundary_f_0.5",
+    "test_boundary_f_3",
+    "test_boundary_p_0.5",
+    "test_boundary_r_0.5",
+    "test_label_accuracy",
+    "test_energy_corr",
+    "test_bpm_accuracy",
+}
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained small cnn: these tests check the command, not the model's quality."""
+    torch.manual_seed(1)
+    model = MultiTaskModel(
+        "cnn", hidden_size=8, conv_channels=(4, 4), freq_pooling=(4, 4), temporal_dilations=(1, 2)
+    )
+    path = tmp_path_factory.mktemp("model") / "best.pt"
+    return save_checkpoint(path, model, feature_params=FeatureParams().to_dict())
+
+
+@pytest.fixture(scope="module")
+def test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("test-set") / "data"
+    write_synthetic_dataset(folder, 2, seed=9, config=SynthConfig(min_seconds=30, max_seconds=32))
+    return folder
+
+
+def test_json_has_per_track_and_mean_scores(run_edm, checkpoint_file: Path, test_set: Path) -> None:
+    result = run_edm("evaluate", str(test_set), "--model", str(checkpoint_file), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n_tracks"] == 2 and report["logged"] is None
+    assert [t["track"] for t in report["tracks"]] == ["track_000", "track_001"]
+    assert {f"test_{name}" for name in report["aggregate"]} >= TEST_METRICS
+    for row in report["tracks"]:
+        assert row["reference_bpm"] > 0 and 0.0 <= row["beat_f"] <= 1.0
+
+
+def test_tables(run_edm, checkpoint_file: Path, test_set: Path) -> None:
+    result = run_edm("evaluate", str(test_set), "--model", str(checkpoint_file))
+    assert result.exit_code == 0, result.stderr
+    assert "track_001" in result.stdout and "test_boundary_f_0.5" in result.stdout
+
+
+def test_log_stores_test_metrics_and_the_table_on_the_versions_run(
+    run_edm, store_uri: str, checkpoint_file: Path, test_set: Path
+) -> None:
+    registry = ModelRegistry(tracking_uri=store_uri)
+    run_id = registry.log_model(checkpoint_file, "tiny", {}, {"best_val_loss": 1.0})
+    result = run_edm(
+        "--tracking-uri", store_uri, "evaluate", str(test_set), "--model", "1", "--log", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["logged"]["run_id"] == run_id
+
+    run = registry.client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    logged = {k: v for k, v in run.data.metrics.items() if k.startswith("test_")}
+    assert set(logged) >= TEST_METRICS - {"test_energy_corr"}  # NaN (constant energy) is skipped
+    for name, value in logged.items():
+        assert value == pytest.approx(report["aggregate"][name.removeprefix("test_")])
+    assert run.data.metrics["best_val_loss"] == 1.0  # the training's metrics stay
+    assert run.data.tags["edm.evaluation.n_tracks"] == "2"
+    artifact = registry.client.download_artifacts(run_id, "evaluation/per_track.json", ".")
+    assert [t["track"] for t in json.loads(Path(artifact).read_text())["tracks"]] == [
+        "track_000",
+        "track_001",
+    ]
+    info = registry.get_model_info(1)
+    assert info is not None and "test_boundary_f_0.5" in info["metrics"]
+
+
+def test_log_needs_a_registry_model(run_edm, checkpoint_file: Path, test_set: Path) -> None:
+    result = run_edm("evaluate", str(test_set), "--model", str(checkpoint_file), "--log")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --log stores scores on a registry version's run; {checkpoint_file} is a local "
+        "file: give --model VERSION, a stage or a models:/ URI, or use --no-log"
+    ]
+
+
+def test_a_missing_data_folder_is_one_error_line(run_edm, checkpoint_file: Path) -> None:
+    result = run_edm("evaluate", "nowhere", "--model", str(checkpoint_file))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["Error: nowhere: data folder not found"]
