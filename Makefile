@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edm-installed
 
-.PHONY: demo test lint bench clean-store
+.PHONY: demo test services lint bench clean-store
 
 $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh $(VENV)
@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml scripts/install.sh
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) services
 	$(PY) -m pytest
+
+# PostgreSQL for the integration tests (installed with apt-get when missing).
+services:
+	bash scripts/install-services.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
@@ -23,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/registry_list.py
 	$(PY) bench/train_input.py
+	$(PY) bench/registry_remote.py
 
 clean-store:
 	rm -rf mlruns mlartifacts downloads
