@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +23,7 @@ os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # before MLflow config
 
 from tests.servers import MlflowServer, PostgresServer
 
-from bench.registry_list import fill, per_version_listing
+from bench.registry_list import fill, median_ms, per_version_listing
 from edm.registry import ModelRegistry
 
 
@@ -54,16 +52,6 @@ def requests_for(fn: Callable[[], object]) -> int:
     with RequestCounter() as counter:
         fn()
     return counter.count
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
