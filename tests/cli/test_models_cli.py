@@ -22,7 +22,7 @@ def three_versions(
             checkpoint,
             f"run_2026112{i}_cnn_try{i}",
             params={"backbone": backbone, "learning_rate": 10.0**-i},
-            metrics={"best_val_loss": 0.5 / i},
+            metrics={"best_val_loss": 0.5 / i, "test_boundary_f_0.5": 0.5 + 0.1 * i},
         )
     return registry
 
@@ -160,3 +160,21 @@ def test_global_tracking_uri_option_beats_the_environment(
     other = run_edm("--tracking-uri", str(tmp_path / "other"), "models", "list")
     assert "No models found" in other.stdout
     assert "run_20261121_cnn_try1" in run_edm("models", "list").stdout
+
+
+def test_the_gate_blocks_a_worse_model_and_force_overrides_it(
+    run_edm: RunEdm, three_versions: ModelRegistry
+) -> None:
+    assert run_edm("models", "promote", "3", "Production").exit_code == 0  # 0.8, no production
+    refused = run_edm("models", "promote", "2", "Production")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "Error: version 2 is worse than production version 3 on test_boundary_f_0.5: "
+        "0.7000 < 0.8000; override with --force --reason TEXT"
+    )
+    no_reason = run_edm("models", "promote", "2", "Production", "--force")
+    assert no_reason.exit_code == 1 and "needs a reason" in no_reason.stderr
+    forced = run_edm("models", "promote", "2", "Production", "--force", "--reason", "hotfix")
+    assert forced.exit_code == 0 and "(forced)" in forced.stdout
+    [entry, _] = json.loads(run_edm("models", "history", "--json").stdout)
+    assert (entry["version"], entry["forced"], entry["reason"]) == (2, True, "hotfix")

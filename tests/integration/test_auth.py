@@ -47,8 +47,8 @@ def test_audit_records_the_authenticated_user_and_others_are_refused(
     names = {"model_name": "auth-model", "experiment_name": "auth-experiment"}
     login(monkeypatch, "alice")
     alice = ModelRegistry(tracking_uri=auth_server.url, **names)
-    alice.log_model(checkpoint, "alice-run", {"backbone": "cnn"}, {"best_val_loss": 0.3})
-    alice.log_model(checkpoint, "alice-run-2", {"backbone": "cnn"}, {"best_val_loss": 0.2})
+    alice.log_model(checkpoint, "alice-run", {"backbone": "cnn"}, {"test_boundary_f_0.5": 0.7})
+    alice.log_model(checkpoint, "alice-run-2", {"backbone": "cnn"}, {"test_boundary_f_0.5": 0.8})
     alice.promote_model(1, "Production", reason="first")
     [entry] = alice.history()
     assert entry.user == "alice"

@@ -92,7 +92,9 @@ def test_sixteen_concurrent_promotions_leave_one_production(
 ) -> None:
     registry = shared_registry()
     for i in range(16):
-        registry.log_model(checkpoint, f"candidate-{i}", {}, {"best_val_loss": 1.0})
+        registry.log_model(
+            checkpoint, f"candidate-{i}", {}, {"best_val_loss": 1.0, "test_boundary_f_0.5": 0.8}
+        )
     uri = registry.store.tracking_uri if registry.store.is_remote else str(registry.store.local_dir)
     jobs = [
         {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edm.registry import ModelRegistry
+from edm.registry import ModelRegistry, PromotionGate
 
 BACKENDS = ("sqlite", "postgresql", "http")
 
@@ -45,14 +45,19 @@ def names(backend: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_registry(store_uri: str, names: dict[str, str]) -> Callable[..., ModelRegistry]:
-    """A fresh ModelRegistry (a new client) on the test's store and names."""
+    """A fresh ModelRegistry (a new client) on the test's store and names.
 
-    def make(**overrides: str) -> ModelRegistry:
+    The Production gate is off here: these tests are about stages, not evaluation
+    (test_gate.py tests the gate).
+    """
+
+    def make(promotion_gate: PromotionGate | None = None, **overrides: str) -> ModelRegistry:
         options = names | overrides
         return ModelRegistry(
             tracking_uri=store_uri,
             experiment_name=options["experiment_name"],
             model_name=options["model_name"],
+            promotion_gate=promotion_gate,
         )
 
     return make

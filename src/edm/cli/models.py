@@ -91,9 +91,17 @@ def promote(
     version: int = typer.Argument(..., help="Version number."),
     stage: str = typer.Argument(..., help="None, Staging, Production or Archived (any case)."),
     reason: str = typer.Option(None, "--reason", "-r", help="Why: kept in the audit trail."),
+    force: bool = typer.Option(
+        False, "--force", help="Promote to Production past the evaluation gate (needs --reason)."
+    ),
 ) -> None:
-    """Move a version to a stage (Production archives the version it replaces)."""
-    entry = registry(ctx).promote_model(version, stage, reason=reason)
+    """Move a version to a stage (Production archives the version it replaces).
+
+    Production is gated: the version's test metric (EDM_GATE_METRIC, default
+    test_boundary_f_0.5, logged by 'edm evaluate --log') must be at least the current
+    production version's.
+    """
+    entry = registry(ctx).promote_model(version, stage, reason=reason, force=force)
     if entry is None:
         console.print(f"Version {version} is already in that stage; nothing changed.")
         return
@@ -172,6 +180,8 @@ def _describe_change(entry: dict) -> str:
     text = f"Version {entry['version']}: {entry['from_stage']} → {styled_stage(entry['to_stage'])}"
     if entry["action"] == "rollback":
         text = "Rolled back. " + text
+    if entry.get("forced"):
+        text += " [bold yellow](forced)[/]"
     displaced = entry.get("displaced_version")
     if displaced is not None:
         fate = "Archived" if entry["to_stage"] == "Production" else "None"

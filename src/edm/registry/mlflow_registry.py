@@ -29,6 +29,7 @@ from edm.errors import (
     RegistryError,
 )
 from edm.registry.audit import AuditEntry, entries_from_tags, production_timeline
+from edm.registry.gate import PromotionGate
 from edm.registry.stages import ARCHIVED_TAG, Stage, aliased_version, stage_of
 from edm.registry.store import (
     RetryingClient,
@@ -58,12 +59,15 @@ class ModelRegistry:
         *,
         model_name: str | None = None,
         download_dir: str | Path | None = None,
+        promotion_gate: PromotionGate | None = PromotionGate(),
     ) -> None:
+        """``promotion_gate=None`` turns the Production gate off (see ``edm.registry.gate``)."""
         self.store = settings.resolve_store(tracking_uri)
         self.tracking_uri = self.store.tracking_uri
         self.experiment_name = experiment_name
         self.model_name = model_name or settings.model_name()
         self.download_dir = Path(download_dir or settings.DEFAULT_DOWNLOAD_DIR)
+        self.promotion_gate = promotion_gate
         self._client: RetryingClient | None = None
         self._experiment_id: str | None = None
         self._model_exists = False
@@ -147,16 +151,21 @@ class ModelRegistry:
     # ------------------------------------------------------------------ stages
 
     def promote_model(
-        self, version: int, stage: str, reason: str | None = None, *, forced: bool = False
+        self, version: int, stage: str, reason: str | None = None, *, force: bool = False
     ) -> AuditEntry | None:
-        """Move a version to a stage; returns the audit entry, or None when it was already there."""
+        """Move a version to a stage; returns the audit entry, or None when it was already there.
+
+        To Production, the promotion gate must pass unless ``force`` (which needs a reason).
+        """
         target = Stage.parse(stage)
         version = _version_number(version, self.model_name)
+        if force and not (reason or "").strip():
+            raise ConfigError("a forced promotion needs a reason (--reason TEXT)")
         with (
             store_errors(self.store, f"promoting version {version}"),
             registry_lock(self.client, self.model_name),
         ):
-            return self._change_stage(version, target, reason, action="promote", forced=forced)
+            return self._change_stage(version, target, reason, action="promote", forced=force)
 
     def rollback(self, reason: str | None = None) -> AuditEntry:
         """Put back the version that was in Production before the current one."""
@@ -194,6 +203,9 @@ class ModelRegistry:
                 "before moving this one to Staging"
             )
 
+        if target == Stage.PRODUCTION and action == "promote" and not forced:
+            self._check_gate(model_version, aliased_version(aliases, Stage.PRODUCTION))
+
         undo: list[Callable[[], None]] = []
         try:
             displaced = self._apply_stage(version, current, target, aliases, model_version, undo)
@@ -214,6 +226,24 @@ class ModelRegistry:
                     step()
             raise
         return entry
+
+    def _check_gate(self, candidate: ModelVersion, production: int | None) -> None:
+        if self.promotion_gate is None:
+            return
+        production_version = self._get_version(production) if production is not None else None
+        run_ids = [candidate.run_id] + ([production_version.run_id] if production_version else [])
+        runs = self._runs_by_id(run_ids)
+
+        def metrics_of(model_version: ModelVersion | None) -> dict[str, float]:
+            run = runs.get(model_version.run_id) if model_version else None
+            return dict(run.data.metrics) if run else {}
+
+        self.promotion_gate.check(
+            int(candidate.version),
+            metrics_of(candidate),
+            production,
+            metrics_of(production_version),
+        )
 
     def _apply_stage(
         self,
