@@ -58,8 +58,10 @@ def test_a_local_checkpoint_needs_no_registry_nor_mlflow(tiny_checkpoint: Path) 
 
 def test_registry_refs_download_the_version(store_uri: str, tiny_checkpoint: Path) -> None:
     registry = ModelRegistry(tracking_uri=store_uri)
-    run_1 = registry.log_model(tiny_checkpoint, "first", {}, {"best_val_loss": 1.0})
-    registry.log_model(tiny_checkpoint, "second", {}, {"best_val_loss": 0.5})
+    # As if evaluated (edm evaluate --log): the promotion gate wants a test metric.
+    scores = {"best_val_loss": 1.0, "test_boundary_f_0.5": 0.5}
+    run_1 = registry.log_model(tiny_checkpoint, "first", {}, scores)
+    registry.log_model(tiny_checkpoint, "second", {}, scores)
     with pytest.raises(NoProductionModelError, match=r"no version .* is in Production"):
         resolve_model(None, lambda: registry)
     registry.promote_model(1, "Production")
