@@ -111,7 +111,11 @@ class PostgresServer:
             + [_postgres_bin("initdb"), "-D", str(self.data), "-U", POSTGRES_USER,
                "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"]
         )  # fmt: skip
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # Every test database gets its own pooled MLflow engine: allow plenty of connections.
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=500"
+        )
         self._run(
             _as_postgres_user()
             + [_postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options,
