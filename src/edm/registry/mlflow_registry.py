@@ -352,7 +352,7 @@ class ModelRegistry:
         if max_results < 1:
             raise ConfigError(f"max_results must be at least 1, got {max_results}")
         with store_errors(self.store, "listing models"):
-            state = self._model_aliases_and_tags(missing_ok=True)
+            state = self._model_state()
             if state is None:
                 return []
             aliases, _ = state
@@ -383,10 +383,8 @@ class ModelRegistry:
     def history(self, limit: int | None = None) -> list[AuditEntry]:
         """Every stage change of the model, newest first."""
         with store_errors(self.store, "reading the audit trail"):
-            state = self._model_aliases_and_tags(missing_ok=True)
-        if state is None:
-            return []
-        entries = entries_from_tags(state[1])
+            _, tags = self._model_aliases_and_tags()
+        entries = entries_from_tags(tags)
         return entries[:limit] if limit is not None else entries
 
     def compare(self, v1: int, v2: int) -> dict[str, Any]:
@@ -421,8 +419,7 @@ class ModelRegistry:
     def current_versions(self) -> dict[str, int | None]:
         """Which version holds Production and Staging now."""
         with store_errors(self.store, "reading aliases"):
-            state = self._model_aliases_and_tags(missing_ok=True)
-        aliases = state[0] if state else {}
+            aliases, _ = self._model_aliases_and_tags()
         return {
             Stage.PRODUCTION.value: aliased_version(aliases, Stage.PRODUCTION),
             Stage.STAGING.value: aliased_version(aliases, Stage.STAGING),
@@ -464,18 +461,18 @@ class ModelRegistry:
                 raise
         self._model_exists = True
 
-    def _model_aliases_and_tags(
-        self, missing_ok: bool = False
-    ) -> tuple[dict[str, Any], dict[str, str]] | Any:
+    def _model_state(self) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The registered model's aliases and tags (one request); None if it does not exist."""
         try:
             model = self.client.get_registered_model(self.model_name)
         except MlflowException as exc:
             if is_not_found(exc):
-                if missing_ok:
-                    return None
-                return {}, {}
+                return None
             raise
         return dict(model.aliases or {}), dict(model.tags or {})
+
+    def _model_aliases_and_tags(self) -> tuple[dict[str, Any], dict[str, str]]:
+        return self._model_state() or ({}, {})
 
     def _get_version(self, version: int) -> ModelVersion | None:
         try:
