@@ -35,7 +35,7 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory, _feature_cache_
     data = root / "data"
     write_synthetic_dataset(data, 16, seed=11, config=WIDE_TEMPO)
     config = TrainingConfig(
-        num_epochs=12, output_dir=root / "outputs", run_name="small", progress=False
+        num_epochs=8, output_dir=root / "outputs", run_name="small", progress=False
     )
     # Session fixtures run before the per-test environment: point the cache away from ~/.cache.
     with pytest.MonkeyPatch.context() as patch:

@@ -38,7 +38,7 @@ def test_held_out_synthetic_tracks(analyzer: File2Structure, held_out_tracks: Pa
     assert scores["bpm_accuracy"] == 1.0
     assert scores["beat_f"] >= 0.9
     assert scores["downbeat_f"] >= 0.5
-    assert scores["boundary_f_3"] >= 0.4
+    assert scores["boundary_f_3"] >= 0.5
     assert len(report.tracks) == 4
 
 
