@@ -205,12 +205,19 @@ def _progress(path: Path) -> Iterator[Any]:
     if not err_console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} windows"),
+        MofNCompleteColumn(),
+        TextColumn("windows"),
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
