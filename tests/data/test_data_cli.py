@@ -38,3 +38,18 @@ def test_data_errors_are_one_red_line(tmp_path: Path, run_edm: RunEdm) -> None:
     assert code == 1
     assert err.strip().startswith("Error:") and "data folder not found" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_synth_tempo_range_from_the_command_line(tmp_path: Path, run_edm: RunEdm) -> None:
+    from edm.data.annotations import load_annotation
+
+    out_dir = tmp_path / "fast"
+    result = run_edm(
+        "data", "synth", str(out_dir), "--tracks", "2", "--min-bpm", "170", "--max-bpm", "175",
+        "--min-seconds", "30", "--max-seconds", "40",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    tempos = [load_annotation(p).audio.bpm for p in sorted(out_dir.glob("*.yaml"))]
+    assert len(tempos) == 2 and all(170 <= bpm <= 175 for bpm in tempos)
+    empty = run_edm("data", "synth", str(out_dir), "--min-bpm", "150", "--max-bpm", "120")
+    assert empty.exit_code == 1 and "BPM range 150..120 is empty" in empty.stderr

@@ -20,13 +20,17 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte for byte)."),
     min_seconds: float = typer.Option(60.0, "--min-seconds", help="Shortest track length."),
     max_seconds: float = typer.Option(100.0, "--max-seconds", help="Longest track length."),
+    min_bpm: int = typer.Option(118, "--min-bpm", min=40, help="Slowest tempo."),
+    max_bpm: int = typer.Option(150, "--max-bpm", max=250, help="Fastest tempo."),
 ) -> None:
     """Generate synthetic EDM tracks with exact annotations (beats, sections, energy)."""
     from rich.progress import Progress
 
     from edm.audio.synth import SynthConfig, write_synthetic_dataset
 
-    config = SynthConfig(min_seconds=min_seconds, max_seconds=max_seconds)
+    config = SynthConfig(
+        min_seconds=min_seconds, max_seconds=max_seconds, min_bpm=min_bpm, max_bpm=max_bpm
+    )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Synthesising tracks", total=tracks)
         written = write_synthetic_dataset(
