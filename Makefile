@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/registry_list.py
 	$(PY) bench/train_input.py
 	$(PY) bench/registry_remote.py
+	$(PY) bench/analyze_speed.py
 
 clean-store:
 	rm -rf mlruns mlartifacts downloads
