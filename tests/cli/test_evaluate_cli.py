@@ -4,11 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
+from tests.tiny_model import tiny_cnn_checkpoint
 
-from edm.audio.features import FeatureParams
 from edm.audio.synth import SynthConfig, write_synthetic_dataset
-from edm.models import MultiTaskModel, save_checkpoint
 from edm.registry import ModelRegistry
 
 TEST_METRICS = {
@@ -27,12 +25,7 @@ TEST_METRICS = {
 @pytest.fixture(scope="module")
 def checkpoint_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained small cnn: these tests check the command, not the model's quality."""
-    torch.manual_seed(1)
-    model = MultiTaskModel(
-        "cnn", hidden_size=8, conv_channels=(4, 4), freq_pooling=(4, 4), temporal_dilations=(1, 2)
-    )
-    path = tmp_path_factory.mktemp("model") / "best.pt"
-    return save_checkpoint(path, model, feature_params=FeatureParams().to_dict())
+    return tiny_cnn_checkpoint(tmp_path_factory.mktemp("model") / "best.pt", seed=1)
 
 
 @pytest.fixture(scope="module")

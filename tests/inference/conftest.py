@@ -3,11 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
+from tests.tiny_model import tiny_cnn_checkpoint
 
-from edm.audio.features import FeatureParams
 from edm.audio.synth import SynthConfig, write_synthetic_dataset
-from edm.models import MultiTaskModel, save_checkpoint
 
 # Training tempos wider than the synthetic default (118-150 BPM): the model must keep the tempo
 # of 174 BPM drum & bass, as the documented recipe does.
@@ -17,12 +15,7 @@ WIDE_TEMPO = SynthConfig(min_seconds=40, max_seconds=50, min_bpm=110, max_bpm=18
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained, very small cnn: fast, for plumbing tests that do not judge quality."""
-    torch.manual_seed(0)
-    model = MultiTaskModel(
-        "cnn", hidden_size=8, conv_channels=(4, 4), freq_pooling=(4, 4), temporal_dilations=(1, 2)
-    )
-    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
-    return save_checkpoint(path, model, feature_params=FeatureParams().to_dict())
+    return tiny_cnn_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.pt", seed=0)
 
 
 @pytest.fixture(scope="session")

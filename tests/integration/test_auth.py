@@ -3,6 +3,7 @@ user, and a user without permission gets a one-line error and changes nothing.""
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_audit_records_the_authenticated_user_and_others_are_refused(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "EDM_MODEL_NAME": "auth-model"},
+        env={**os.environ, "EDM_MODEL_NAME": "auth-model"},
     )
     assert cli.returncode == 1
     assert cli.stderr.strip().splitlines() == [

@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from edm.atomic import atomic_write
 from edm.audio.features import FeatureParams, log_mel
 from edm.audio.io import load_audio
 
@@ -84,17 +84,8 @@ class FeatureCache:
 
     def store(self, content_hash: str, key: str, array: np.ndarray) -> Path:
         path = self.path_for(content_hash, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{content_hash[:16]}.", suffix=".tmp", dir=path.parent
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as handle:
+            np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
         return path
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from edm.atomic import write_text_atomically
 from edm.cli import context
 from edm.cli.output import console, err_console, print_error, print_json
 from edm.errors import EdmError
@@ -117,7 +118,7 @@ def _emit(
 
         output.mkdir(parents=True, exist_ok=True)
         target = output / f"{stem}.json"
-        _write_text(target, json.dumps(document, indent=2) + "\n")
+        write_text_atomically(target, json.dumps(document, indent=2) + "\n")
         err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
         return
     folder = output or Path.cwd()
@@ -174,17 +175,6 @@ def _annotation_text(annotation: Any) -> str:
         target = Path(folder) / "annotation.yaml"
         save_annotation(annotation, target)
         return target.read_text(encoding="utf-8")
-
-
-def _write_text(target: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _unique_stems(files: list[Path]) -> list[str]:

@@ -33,15 +33,14 @@ the file and the field (``structure[2].label``), so one line is enough to fix th
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from edm.atomic import write_text_atomically
 from edm.errors import AnnotationError
 
 Label = Literal["intro", "buildup", "drop", "breakdown", "breakbuild", "outro", "unlabeled"]
@@ -230,15 +229,7 @@ def save_annotation(annotation: Annotation, path: Path | str) -> None:
             k: _FlowList(v) if isinstance(v, list) else v for k, v in data["energy"].items()
         }
     text = yaml.dump(data, Dumper=_AnnotationDumper, sort_keys=False, allow_unicode=True, width=100)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text)
 
 
 class _FlowMapping(dict):

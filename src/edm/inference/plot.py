@@ -5,12 +5,11 @@ Rendered with matplotlib's Agg backend (no display needed) straight to a PNG fil
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from edm.atomic import atomic_write
 from edm.data.annotations import ENERGY_BANDS
 from edm.evaluation.activations import FrameActivations
 from edm.evaluation.structure import TrackStructure
@@ -85,13 +84,6 @@ def plot_structure(
     sections_axis.set_title(f"{title}  ({bpm})" if title else bpm, fontsize=10)
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        figure.savefig(handle, format="png")
     return path

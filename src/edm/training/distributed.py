@@ -32,6 +32,15 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def process_device(device: torch.device) -> torch.device:
+    """Under torchrun on CUDA, each process takes the GPU of its local rank."""
+    if device.type != "cuda" or not launched_by_torchrun():
+        return device
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    torch.cuda.set_device(device)
+    return device
+
+
 def setup(device: torch.device) -> DistributedContext:
     """Join the process group torchrun prepared (gloo on CPU, nccl on CUDA)."""
     if not launched_by_torchrun():

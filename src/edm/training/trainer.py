@@ -83,11 +83,7 @@ class Trainer:
         self.config = config
         self.registry = registry
         self.loss_weights = loss_weights or LossWeights()
-        self.device = resolve_device(config.device)
-        if self.device.type == "cuda" and distributed.launched_by_torchrun():
-            local_rank = int(__import__("os").environ.get("LOCAL_RANK", "0"))
-            self.device = torch.device("cuda", local_rank)
-            torch.cuda.set_device(self.device)
+        self.device = distributed.process_device(resolve_device(config.device))
         self.dist = distributed.setup(self.device)
         self.model = model.to(self.device)
         self.feature_params = dict(feature_params or _feature_params_of(train_loader))
