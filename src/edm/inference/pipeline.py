@@ -32,21 +32,9 @@ from edm.inference.windows import (
     receptive_radius_frames,
 )
 from edm.models import MultiTaskModel, load_model
+from edm.models.device import resolve_device
 
 DEFAULT_WINDOW_SECONDS = 60.0
-
-
-def resolve_device(requested: str = "cpu") -> torch.device:
-    """``auto`` takes CUDA when there is one; asking for CUDA without one is a ConfigError."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise ConfigError(f"--device '{requested}' is not auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device '{requested}': CUDA is not available here")
-    return device
 
 
 class Frames2Activations:

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from edm.errors import ConfigError, TrainingError
 from edm.models import MultiTaskModel, count_parameters, load_checkpoint, save_checkpoint
+from edm.models.device import resolve_device
 from edm.training import distributed
 from edm.training.config import TrainingConfig
 from edm.training.losses import HEADS, LossWeights, multitask_loss
@@ -57,15 +58,6 @@ class TrainingResult:
     run_id: str | None = None
     model_version: int | None = None
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def resolve_device(requested: str) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device '{requested}' requested but CUDA is not available here")
-    return device
 
 
 class Trainer:
