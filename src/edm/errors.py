@@ -1,25 +1,29 @@
-"""User-facing errors. The CLI turns each into one red line and exit code 1.
+"""Every error edm raises on purpose. The CLI turns each into one red line and exit code 1;
+the service into an HTTP 4xx/5xx with a JSON body.
 
 Every message names what was wrong (the version, the stage, the file, the URI) so that the
-one line is enough to act on.
+one line is enough to act on, whether it is read by a CLI user or caught in Python.
 
     EdmError
-    ├── ConfigError                 bad setting: tracking URI, environment variable, option value
-    ├── StoreError                  the tracking store failed or cannot be reached
-    │   └── PermissionDeniedError   the server refused this user
-    └── RegistryError
-        ├── ModelVersionNotFoundError
-        ├── InvalidStageError
-        ├── InvalidTransitionError  a promotion that cannot be done (nothing changed)
-        ├── NoProductionModelError
-        └── CheckpointNotFoundError
-    ├── DataError                   a dataset or annotation problem
-    │   ├── AnnotationError         a bad annotation file: names the file and the field
-    │   └── AudioError              audio that cannot be decoded: names the file
-    ├── ModelError                  a model cannot be built or loaded
-    │   ├── CheckpointError         a checkpoint file that is missing, corrupt or incompatible
-    │   └── WeightsNotFoundError    pretrained weights (MERT) not on disk, with how to get them
-    └── TrainingError
+    ├── ConfigError                   a bad setting: tracking URI, environment variable, option
+    │   └── InvalidModelRefError      a model reference that names no checkpoint, version,
+    │                                 stage or alias
+    ├── StoreError                    the tracking store failed or cannot be reached
+    │   └── PermissionDeniedError     the server refused this user
+    ├── RegistryError                 a registry request that cannot be done
+    │   ├── ModelVersionNotFoundError
+    │   ├── InvalidStageError
+    │   ├── InvalidTransitionError    a stage change that cannot be done (nothing changed)
+    │   ├── PromotionRefusedError     the promotion gate refused a candidate for Production
+    │   └── NoProductionModelError
+    ├── DataError                     a dataset or annotation problem
+    │   ├── AnnotationError           a bad annotation file: names the file and the field
+    │   └── AudioError                audio that cannot be decoded: names the file
+    ├── ModelError                    a model cannot be built or loaded
+    │   ├── CheckpointError           a checkpoint file that is corrupt or incompatible
+    │   │   └── CheckpointNotFoundError   no checkpoint file at the path given
+    │   └── WeightsNotFoundError      pretrained weights (MERT) not on disk, with how to get them
+    └── TrainingError                 training cannot go on (no epoch ran, the loss diverged)
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ class EdmError(Exception):
 
 
 class ConfigError(EdmError):
+    pass
+
+
+class InvalidModelRefError(ConfigError):
     pass
 
 
@@ -65,14 +73,12 @@ class InvalidTransitionError(RegistryError):
     pass
 
 
-class NoProductionModelError(RegistryError):
+class PromotionRefusedError(RegistryError):
     pass
 
 
-class CheckpointNotFoundError(RegistryError):
-    def __init__(self, path: object) -> None:
-        self.path = path
-        super().__init__(f"checkpoint file not found: {path}")
+class NoProductionModelError(RegistryError):
+    pass
 
 
 class DataError(EdmError):
@@ -100,6 +106,12 @@ class ModelError(EdmError):
 
 class CheckpointError(ModelError):
     pass
+
+
+class CheckpointNotFoundError(CheckpointError):
+    def __init__(self, path: object, what: str = "checkpoint file not found") -> None:
+        self.path = path
+        super().__init__(f"{what}: {path}")
 
 
 class WeightsNotFoundError(ModelError):

@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from edm.errors import CheckpointError, NoProductionModelError, RegistryError
-from edm.inference.errors import InvalidModelRefError
+from edm.errors import (
+    CheckpointNotFoundError,
+    InvalidModelRefError,
+    NoProductionModelError,
+    RegistryError,
+)
 
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
@@ -119,7 +123,7 @@ def resolve_model(
     if parsed.kind == "path":
         path = Path(parsed.value).expanduser()
         if not path.is_file():
-            raise CheckpointError(f"--model {parsed.value}: checkpoint file not found")
+            raise CheckpointNotFoundError(parsed.value, "--model: checkpoint file not found")
         return ResolvedModel(parsed, path)
 
     store = registry()

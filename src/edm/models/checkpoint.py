@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 import edm
-from edm.errors import CheckpointError, ModelError, WeightsNotFoundError
+from edm.errors import CheckpointError, CheckpointNotFoundError, ModelError, WeightsNotFoundError
 from edm.models.config import ModelConfig
 from edm.models.multitask import MultiTaskModel, build_model
 
@@ -193,7 +193,7 @@ def load_checkpoint(
     """Read and check a checkpoint; any problem raises ``CheckpointError`` naming the file."""
     source = Path(path)
     if not source.is_file():
-        raise CheckpointError(f"checkpoint file not found: {source}")
+        raise CheckpointNotFoundError(source)
     try:
         contents = torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:

@@ -13,14 +13,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edm.errors import RegistryError
+from edm.errors import PromotionRefusedError
+
+__all__ = ["DEFAULT_GATE_METRIC", "ENV_GATE_METRIC", "PromotionGate", "PromotionRefusedError"]
 
 DEFAULT_GATE_METRIC = "test_boundary_f_0.5"
 ENV_GATE_METRIC = "EDM_GATE_METRIC"
-
-
-class PromotionRefusedError(RegistryError):
-    pass
 
 
 @dataclass(frozen=True)
