@@ -27,10 +27,10 @@ import torch
 
 from edm.audio.features import FeatureParams, log_mel
 from edm.audio.io import load_audio
-from edm.audio.synth import SynthConfig, generate_track
-from edm.evaluation.decode import decode_structure
+from edm.decoding.decode import decode_structure
 from edm.inference.pipeline import DEFAULT_WINDOW_SECONDS, Frames2Activations
 from edm.models import MultiTaskModel, load_model
+from edm.synth import SynthConfig, generate_track
 
 
 def timed(function: Callable[[], Any], repeats: int) -> tuple[float, Any]:

@@ -7,6 +7,7 @@ constant, and times ours against the spec project's per-version ``get_run`` list
     python bench/registry_remote.py [--versions 200] [--list 100] [--repeats 5]
 """
 
+# ruff: noqa: E402  (MLflow's quiet defaults go into the environment before MLflow is imported)
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,11 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' server helpers
-os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # before MLflow configures logging
+from edm import settings
+
+# An entry point applies MLflow's quiet defaults before MLflow configures logging.
+for _name, _value in settings.mlflow_environment_defaults().items():
+    os.environ.setdefault(_name, _value)
 
 from tests.servers import MlflowServer, PostgresServer
 

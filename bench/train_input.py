@@ -26,9 +26,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from edm.audio.cache import FeatureCache
 from edm.audio.features import FeatureParams, log_mel
-from edm.audio.synth import write_synthetic_dataset
 from edm.data.dataset import Track, TrainingDataset, collate, load_dataset
 from edm.data.targets import frame_targets
+from edm.synth import write_synthetic_dataset
 
 
 class DecodeEveryEpoch(Dataset):

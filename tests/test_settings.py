@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from edm.errors import ConfigError
-from edm.settings import current_user, redact_uri, resolve_store
+from edm.settings import (
+    current_user,
+    mlflow_environment_defaults,
+    mlflow_fail_fast_environment,
+    redact_uri,
+    resolve_store,
+)
 
 
 def test_default_store_follows_the_spec_layout(tmp_path: Path) -> None:
@@ -82,3 +88,16 @@ def test_current_user_prefers_the_tracking_username(monkeypatch: pytest.MonkeyPa
     assert current_user() == "alice"
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
     assert current_user() not in ("", "alice")
+
+
+def test_mlflow_settings_for_entry_points_quiet_mlflow_and_fail_fast() -> None:
+    quiet = mlflow_environment_defaults()
+    assert quiet["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+    assert quiet["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
+    assert quiet["MLFLOW_LOGGING_LEVEL"] == "WARNING"
+    assert mlflow_environment_defaults(debug=True)["MLFLOW_LOGGING_LEVEL"] == "DEBUG"
+    assert mlflow_fail_fast_environment(2.5) == {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "2",
+    }
+    assert mlflow_fail_fast_environment(0.2)["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "1"

@@ -89,6 +89,32 @@ def resolve_store(tracking_uri: str | None = None) -> StoreLocation:
     )
 
 
+def mlflow_environment_defaults(*, debug: bool = False) -> dict[str, str]:
+    """MLflow settings an entry point (the CLI, the service) applies once, before MLflow runs.
+
+    MLflow reads these from the process environment only, so the library cannot pass them and
+    must not set them (a server runs many requests in one process). Apply each with
+    ``os.environ.setdefault`` so that a user's own value wins. They keep MLflow from printing:
+    download progress bars, "View run at" links for remote stores, migration logs at INFO.
+    """
+    return {
+        "MLFLOW_LOGGING_LEVEL": "DEBUG" if debug else "WARNING",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    }
+
+
+def mlflow_fail_fast_environment(timeout_s: float) -> dict[str, str]:
+    """MLflow settings for a quick answer (a health check): no retries, a short timeout.
+
+    MLflow's HTTP client otherwise retries an unreachable server for minutes.
+    """
+    return {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(max(1, timeout_s))),
+    }
+
+
 def model_name() -> str:
     return os.environ.get(ENV_MODEL_NAME) or DEFAULT_MODEL_NAME
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from tests.tiny_model import tiny_cnn_checkpoint
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
 from edm.data.annotations import load_annotation
 from edm.registry import ModelRegistry
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,9 @@ def test_usage_errors(run_edm, model_file: Path, track: Path) -> None:
     assert bad_format.exit_code == 2
     bad_ref = run_edm("analyze", str(track), "--model", "latest")
     assert bad_ref.exit_code == 1
-    assert bad_ref.stderr.strip().startswith("Error: --model 'latest' is not a version number")
+    assert bad_ref.stderr.strip().startswith(
+        "Error: model reference 'latest' is not a version number"
+    )
 
 
 def load_duration(path: Path) -> float:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from tests.tiny_model import tiny_cnn_checkpoint
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
 from edm.registry import ModelRegistry
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 TEST_METRICS = {
     "test_beat_f",

@@ -170,7 +170,7 @@ def test_the_gate_blocks_a_worse_model_and_force_overrides_it(
     assert refused.exit_code == 1
     assert refused.stderr.strip() == (
         "Error: version 2 is worse than production version 3 on test_boundary_f_0.5: "
-        "0.7000 < 0.8000; override with --force --reason TEXT"
+        "0.7000 < 0.8000; override with force=True and a reason (CLI: --force --reason TEXT)"
     )
     no_reason = run_edm("models", "promote", "2", "Production", "--force")
     assert no_reason.exit_code == 1 and "needs a reason" in no_reason.stderr

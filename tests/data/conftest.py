@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edm.data.annotations import Annotation, AudioInfo, Energy, Metadata, Section, save_annotation
+from edm.data.annotations import (
+    Annotation,
+    AudioInfo,
+    Energy,
+    Metadata,
+    StructureEntry,
+    save_annotation,
+)
 
 SAMPLE_RATE = 22050
 WriteTrack = Callable[..., Path]
@@ -32,9 +39,9 @@ def simple_annotation(
             file=audio_file, duration=duration, bpm=bpm, downbeat=downbeat, time_signature="4/4"
         ),
         structure=[
-            Section(bar=1, label="intro", time=0.5),
-            Section(bar=3, label="drop", time=4.5, confidence=0.9),
-            Section(bar=5, label="outro", time=8.5),
+            StructureEntry(bar=1, label="intro", time=0.5),
+            StructureEntry(bar=3, label="drop", time=4.5, confidence=0.9),
+            StructureEntry(bar=5, label="outro", time=8.5),
         ],
         energy=Energy(
             unit="section", low=[0.2, 1.0, 0.4], mid=[0.1, 0.9, 0.3], high=[0.3, 0.8, 0.2]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edm.data.annotations import LABELS, load_annotation, save_annotation
+from edm.data.annotations import annotation_to_yaml, load_annotation, save_annotation
 from edm.errors import AnnotationError
 
 
@@ -20,10 +20,6 @@ def valid_data(make_annotation) -> dict:
     return make_annotation().model_dump(mode="json", exclude_none=True)
 
 
-def test_labels_are_the_ordered_vocabulary() -> None:
-    assert LABELS == ("intro", "buildup", "drop", "breakdown", "breakbuild", "outro", "unlabeled")
-
-
 def test_save_then_load_gives_the_same_annotation(tmp_path: Path, make_annotation) -> None:
     annotation = make_annotation()
     path = tmp_path / "tracks" / "t1.yaml"
@@ -32,6 +28,22 @@ def test_save_then_load_gives_the_same_annotation(tmp_path: Path, make_annotatio
     assert not list(path.parent.glob("*.tmp"))
     text = path.read_text()
     assert "- {bar: 3, label: drop, time: 4.5, confidence: 0.9}" in text
+
+
+def test_the_text_of_an_annotation_is_what_save_writes(tmp_path: Path, make_annotation) -> None:
+    annotation = make_annotation()
+    path = tmp_path / "t1.yaml"
+    save_annotation(annotation, path)
+    assert annotation_to_yaml(annotation) == path.read_text(encoding="utf-8")
+
+
+def test_an_inconsistent_annotation_has_no_text(make_annotation) -> None:
+    annotation = make_annotation()
+    late = annotation.model_copy(
+        update={"audio": annotation.audio.model_copy(update={"downbeat": 999.0})}
+    )
+    with pytest.raises(AnnotationError, match=r"annotation of .*audio\.downbeat"):
+        annotation_to_yaml(late)
 
 
 def test_annotation_without_energy_and_key_loads(tmp_path: Path, valid_data: dict) -> None:

@@ -7,7 +7,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from edm.audio.cache import FeatureCache
-from edm.data.annotations import LABELS
 from edm.data.dataset import (
     IGNORE_INDEX,
     TrainingDataset,
@@ -15,6 +14,7 @@ from edm.data.dataset import (
     collate,
     load_dataset,
 )
+from edm.vocabulary import LABELS
 
 
 @pytest.fixture

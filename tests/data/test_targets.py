@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edm.data.annotations import LABELS, Energy
+from edm.data.annotations import Energy
 from edm.data.targets import beat_times, downbeat_times, frame_targets
+from edm.vocabulary import LABELS
 
 FPS = 50.0
 

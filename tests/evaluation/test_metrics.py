@@ -7,6 +7,7 @@ import pytest
 
 from edm.data.annotations import Annotation
 from edm.data.targets import beat_times, downbeat_times
+from edm.decoding.structure import Section, TrackStructure
 from edm.evaluation.metrics import (
     METRIC_NAMES,
     aggregate,
@@ -15,7 +16,6 @@ from edm.evaluation.metrics import (
     bpm_correct,
     score_track,
 )
-from edm.evaluation.structure import Section, TrackStructure
 
 
 def structure_like(

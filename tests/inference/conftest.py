@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from tests.tiny_model import tiny_cnn_checkpoint
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 # Training tempos wider than the synthetic default (118-150 BPM): the model must keep the tempo
 # of 174 BPM drum & bass, as the documented recipe does.
@@ -27,9 +27,7 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory, _feature_cache_
     root = tmp_path_factory.mktemp("trained")
     data = root / "data"
     write_synthetic_dataset(data, 16, seed=11, config=WIDE_TEMPO)
-    config = TrainingConfig(
-        num_epochs=8, output_dir=root / "outputs", run_name="small", progress=False
-    )
+    config = TrainingConfig(num_epochs=8, output_dir=root / "outputs", run_name="small")
     # Session fixtures run before the per-test environment: point the cache away from ~/.cache.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EDM_CACHE_DIR", str(_feature_cache_dir))

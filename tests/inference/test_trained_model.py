@@ -11,8 +11,8 @@ import pytest
 from audio_material import MATERIAL, SAMPLE_RATE, write_material
 
 from edm.audio.features import FeatureParams, log_mel
+from edm.decoding.tempo import estimate_beat_grid
 from edm.evaluation.evaluate import evaluate_dataset
-from edm.evaluation.tempo import estimate_beat_grid
 from edm.inference.pipeline import File2Structure
 
 TEMPOS = (120.0, 140.0, 150.0, 174.0)

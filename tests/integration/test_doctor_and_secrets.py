@@ -12,8 +12,8 @@ import pytest
 from tests.cli_runner import RunEdm
 from tests.servers import MlflowServer, PostgresServer, free_port
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
 from edm.registry import ModelRegistry
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 
 @pytest.fixture

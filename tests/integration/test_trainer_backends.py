@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
 from edm.registry import ModelRegistry
+from edm.synth import SynthConfig, write_synthetic_dataset
 from edm.training import TrainingConfig
 from edm.training.pipeline import train_from_directory
 
@@ -34,7 +34,7 @@ def test_training_logs_and_registers_on_shared_stores(
     name = f"trainer-{backend}-{uuid.uuid4().hex[:6]}"
     registry = ModelRegistry(tracking_uri=uri, model_name=name, experiment_name=name)
     config = TrainingConfig.create(
-        num_epochs=2, batch_size=4, crop_seconds=6.0, val_fraction=0.34, progress=False,
+        num_epochs=2, batch_size=4, crop_seconds=6.0, val_fraction=0.34,
         output_dir=tmp_path / "out", run_name="shared", tags={"experiment": backend},
     )  # fmt: skip
     result = train_from_directory(tiny_data, config, registry).result

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.test_atomic import MODES, modes_under_umasks
 
 from edm.errors import CheckpointError
 from edm.models import (
@@ -260,3 +261,17 @@ def test_a_config_that_does_not_describe_the_model_is_refused(tmp_path: Path) ->
         tmp_path / "best.pt", model, model.config.to_dict(), feature_params=FEATURES
     )
     assert load_checkpoint(path)["model_config"] == model.config.to_dict()
+
+
+def test_a_checkpoint_gets_the_mode_the_umask_asks_for(tmp_path: Path) -> None:
+    """So that a teammate can read a registered checkpoint in a shared artifact store."""
+    script = textwrap.dedent(
+        """
+        from pathlib import Path
+        from edm.models import MultiTaskModel, save_checkpoint
+        model = MultiTaskModel(hidden_size=8, temporal_dilations=(1,), labels=("intro",))
+        save_checkpoint(Path(FOLDER) / "best.pt", model, feature_params={})
+        """
+    )
+    for mask, modes in modes_under_umasks(script, tmp_path).items():
+        assert modes == {"best.pt": MODES[mask]}, f"umask {mask:03o}: {oct(modes['best.pt'])}"

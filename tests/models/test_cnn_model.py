@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from edm.errors import ModelError
-from edm.models import ENERGY_BANDS, MultiTaskModel, count_parameters, to_activations
+from edm.models import MultiTaskModel, count_parameters, to_activations
+from edm.vocabulary import ENERGY_BANDS
 
 
 def test_outputs_have_one_value_per_input_frame() -> None:
@@ -20,7 +21,7 @@ def test_outputs_have_one_value_per_input_frame() -> None:
     assert set(outputs) == {"boundary", "beat", "downbeat", "energy", "label"}
     for task in ("boundary", "beat", "downbeat"):
         assert outputs[task].shape == (2, 173)
-    assert outputs["energy"].shape == (2, ENERGY_BANDS, 173)
+    assert outputs["energy"].shape == (2, len(ENERGY_BANDS), 173)
     assert outputs["label"].shape == (2, 7, 173)
 
 

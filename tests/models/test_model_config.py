@@ -5,7 +5,8 @@ import json
 import pytest
 
 from edm.errors import ModelError
-from edm.models import DEFAULT_LABELS, ModelConfig
+from edm.models import ModelConfig
+from edm.vocabulary import LABELS
 
 
 def test_defaults_follow_the_backbone() -> None:
@@ -14,7 +15,7 @@ def test_defaults_follow_the_backbone() -> None:
 
     assert (cnn.backbone, cnn.input_kind, cnn.sample_rate, cnn.n_mels) == ("cnn", "mel", 22050, 80)
     assert (mert.input_kind, mert.sample_rate) == ("audio", 24000)
-    assert cnn.labels == DEFAULT_LABELS
+    assert cnn.labels == LABELS
     assert cnn.n_labels == 7
 
 

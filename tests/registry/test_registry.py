@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -350,11 +351,11 @@ def test_list_models_makes_a_constant_number_of_store_requests(
 ) -> None:
     def requests_for_listing() -> list[str]:
         counting = CountingClient(registry.client)
-        registry._client = counting
+        registry.connection._client = counting  # type: ignore[assignment]
         try:
             registry.list_models(max_results=100)
         finally:
-            registry._client = counting._client
+            registry.connection._client = counting._client  # type: ignore[assignment]
         return counting.calls
 
     log_versions(2)
@@ -437,3 +438,23 @@ def test_model_name_is_configurable(
     client = MlflowClient(tracking_uri=registry.tracking_uri, registry_uri=registry.tracking_uri)
     found = client.search_registered_models(f"name LIKE '{names['model_name']}%'")
     assert [m.name for m in found] == [names["model_name"] + "-beats-only"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_registry_leaves_the_process_environment_alone(
+    registry: ModelRegistry, log_versions: LogVersions
+) -> None:
+    """A service runs many requests in one process: MLflow's settings are the entry point's."""
+    from edm.registry.health import check_store
+
+    def settings() -> dict[str, str]:
+        # MLflow's own bookkeeping (``_MLFLOW_TELEMETRY_SESSION_ID``) is not edm's doing.
+        return {k: v for k, v in os.environ.items() if not k.startswith("_MLFLOW_")}
+
+    before = settings()
+    log_versions(2)
+    registry.promote_model(1, "Production")
+    registry.load_production_model()
+    registry.version_records()
+    assert check_store(registry).reachable
+    assert settings() == before

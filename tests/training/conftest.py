@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 
 @pytest.fixture(scope="session")

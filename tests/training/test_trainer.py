@@ -35,7 +35,6 @@ def config(tmp_path: Path, **overrides: Any) -> TrainingConfig:
         "val_fraction": 0.34,
         "warmup_epochs": 0.5,
         "output_dir": tmp_path / "outputs",
-        "progress": False,
     }
     return TrainingConfig.create(**(values | overrides))
 

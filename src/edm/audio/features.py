@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from edm.errors import ConfigError
+from edm.vocabulary import MEL_SAMPLE_RATE
 
 # Bump when the computation changes, so that cached features made by older code are not reused.
 FEATURE_CODE_VERSION = 1
@@ -26,7 +27,7 @@ FEATURE_CODE_VERSION = 1
 class FeatureParams:
     """How features are computed; stored in checkpoints so inference computes the same."""
 
-    sample_rate: int = 22050
+    sample_rate: int = MEL_SAMPLE_RATE
     n_fft: int = 2048
     hop_length: int = 441
     n_mels: int = 80

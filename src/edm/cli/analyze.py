@@ -7,7 +7,6 @@ naming it and the others go on; the exit code is 1 at the end if any file failed
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -22,9 +21,9 @@ from edm.cli.output import console, err_console, print_error, print_json
 from edm.errors import EdmError
 
 if TYPE_CHECKING:
-    from edm.evaluation.structure import TrackStructure
-    from edm.inference.model_ref import ResolvedModel
+    from edm.decoding.structure import TrackStructure
     from edm.inference.pipeline import Analysis
+    from edm.registry.refs import ResolvedModel
 
 MODEL_HELP = (
     "Model: a version number, Production (default) or Staging, models:/NAME/VERSION, "
@@ -60,8 +59,8 @@ def analyze(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
 ) -> None:
     """Find the structure of audio files with a trained model."""
-    from edm.inference.model_ref import resolve_model
     from edm.inference.pipeline import File2Structure
+    from edm.registry.refs import resolve_model
 
     resolved = resolve_model(model, lambda: context.registry(ctx))
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
@@ -126,10 +125,10 @@ def _emit(
     annotation = structure.to_annotation(
         Path(audio_file).as_posix(), source="edm analyze", model=resolved.describe()
     )
-    from edm.data.annotations import save_annotation
+    from edm.data.annotations import annotation_to_yaml, save_annotation
 
     if output is None:
-        documents.append({"yaml": _annotation_text(annotation)})
+        documents.append({"yaml": annotation_to_yaml(annotation)})
         return
     target = output / f"{stem}.yaml"
     save_annotation(annotation, target)
@@ -165,16 +164,6 @@ def _print_table(path: Path, structure: TrackStructure) -> None:
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(seconds, 60.0)
     return f"{int(minutes)}:{rest:05.2f}"
-
-
-def _annotation_text(annotation: Any) -> str:
-    """The YAML ``save_annotation`` writes, for stdout (one writer, one format)."""
-    from edm.data.annotations import save_annotation
-
-    with tempfile.TemporaryDirectory(prefix="edm-analyze-") as folder:
-        target = Path(folder) / "annotation.yaml"
-        save_annotation(annotation, target)
-        return target.read_text(encoding="utf-8")
 
 
 def _unique_stems(files: list[Path]) -> list[str]:

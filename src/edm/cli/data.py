@@ -26,7 +26,7 @@ def synth(
     """Generate synthetic EDM tracks with exact annotations (beats, sections, energy)."""
     from rich.progress import Progress
 
-    from edm.audio.synth import SynthConfig, write_synthetic_dataset
+    from edm.synth import SynthConfig, write_synthetic_dataset
 
     config = SynthConfig(
         min_seconds=min_seconds, max_seconds=max_seconds, min_bpm=min_bpm, max_bpm=max_bpm

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
 
+from edm import settings
 from edm.cli.context import registry
 from edm.cli.output import console, print_error, print_json
 
@@ -17,6 +20,8 @@ def doctor(
     """Check the tracking store; exit 1 with the reason when it cannot be reached."""
     from edm.registry.health import check_store
 
+    # A health check answers quickly: this process asks MLflow for no retries, a short timeout.
+    os.environ.update(settings.mlflow_fail_fast_environment(timeout))
     health = check_store(registry(ctx), timeout_s=timeout)
     if as_json:
         print_json(health.to_dict())

@@ -49,8 +49,8 @@ def evaluate(
     from rich.progress import Progress
 
     from edm.evaluation.evaluate import evaluate_dataset
-    from edm.inference.model_ref import resolve_model
     from edm.inference.pipeline import File2Structure
+    from edm.registry.refs import resolve_model
 
     resolved = resolve_model(model, lambda: context.registry(ctx))
     if log and not resolved.from_registry:

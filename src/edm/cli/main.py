@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from edm import settings
 from edm.cli import analyze, data, doctor, evaluate, models, train, ui
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
@@ -49,8 +50,9 @@ def debug_enabled() -> bool:
 
 
 def main() -> None:
-    # MLflow logs database migrations at INFO on every new store; users need warnings only.
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if debug_enabled() else "WARNING")
+    # MLflow reads these from the environment only; the library never sets them.
+    for name, value in settings.mlflow_environment_defaults(debug=debug_enabled()).items():
+        os.environ.setdefault(name, value)
     try:
         app(prog_name="edm")
     except EdmError as exc:

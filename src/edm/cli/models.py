@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,6 +13,10 @@ from edm.cli import output
 from edm.cli.context import registry
 from edm.cli.output import console, format_number, human_time, print_json, styled_stage
 from edm.errors import NoProductionModelError
+from edm.registry.stages import Stage
+
+if TYPE_CHECKING:
+    from edm.registry import AuditEntry
 
 app = typer.Typer(help="Registered model versions and their stages.", no_args_is_help=True)
 
@@ -30,24 +36,24 @@ def list_models(
 ) -> None:
     """List the newest registered versions with their stage and validation loss."""
     reg = registry(ctx)
-    models = reg.list_models(max_results=max_results)
+    records = reg.version_records(max_results=max_results)
     if as_json:
-        print_json(models)
+        print_json([record.to_dict() for record in records])
         return
-    if not models:
+    if not records:
         console.print(EMPTY_HINT.format(uri=reg.store.display_uri), highlight=False)
         return
     table = Table(title=f"{reg.model_name}", title_justify="left")
     for column in ("Version", "Stage", "Run name", "Val loss", "Backbone", "Created (UTC)"):
         table.add_column(column, justify="right" if column in ("Version", "Val loss") else "left")
-    for m in models:
+    for record in records:
         table.add_row(
-            str(m["version"]),
-            styled_stage(m["stage"]),
-            m["run_name"] or "-",
-            format_number(m["metrics"].get("best_val_loss")),
-            m["params"].get("backbone", "-"),
-            human_time(m["created"]),
+            str(record.version),
+            styled_stage(record.stage.value),
+            record.run_name or "-",
+            format_number(record.metrics.get("best_val_loss")),
+            record.params.get("backbone", "-"),
+            human_time(record.created),
         )
     console.print(table)
 
@@ -60,29 +66,33 @@ def info(
 ) -> None:
     """Everything about one version: stage, run, metrics, params, tags, audit entries."""
     reg = registry(ctx)
-    data = reg.get_model_info(version)
-    if data is None:
+    record = reg.version_record(version)
+    if record is None:
         output.print_error(f"model version {version} of '{reg.model_name}' does not exist")
         raise typer.Exit(1)
     if as_json:
-        print_json(data)
+        print_json(record.to_dict(detail=True))
         return
-    console.print(f"[bold]{reg.model_name}[/] version [bold]{data['version']}[/]")
+    console.print(f"[bold]{reg.model_name}[/] version [bold]{record.version}[/]")
     header = Table.grid(padding=(0, 2))
     for label, value in (
-        ("Stage", styled_stage(data["stage"])),
-        ("Run name", data["run_name"] or "-"),
-        ("Run id", data["run_id"] or "-"),
-        ("Run status", data["run_status"] or "-"),
-        ("Created (UTC)", human_time(data["created"])),
-        ("Source", data["source"]),
-        ("Description", data["description"] or "-"),
+        ("Stage", styled_stage(record.stage.value)),
+        ("Run name", record.run_name or "-"),
+        ("Run id", record.run_id or "-"),
+        ("Run status", record.run_status or "-"),
+        ("Created (UTC)", human_time(record.created)),
+        ("Source", record.source),
+        ("Description", record.description or "-"),
     ):
         header.add_row(f"[dim]{label}[/]", value)
     console.print(header)
-    for title in ("metrics", "params", "tags"):
-        console.print(_key_value_table(title.capitalize(), data[title]))
-    console.print(_audit_table("Audit", data["audit"]))
+    for title, values in (
+        ("Metrics", record.metrics),
+        ("Params", record.params),
+        ("Tags", record.tags),
+    ):
+        console.print(_key_value_table(title, values))
+    console.print(_audit_table("Audit", record.audit))
 
 
 @app.command("promote")
@@ -105,7 +115,7 @@ def promote(
     if entry is None:
         console.print(f"Version {version} is already in that stage; nothing changed.")
         return
-    console.print(_describe_change(entry.to_dict()))
+    console.print(_describe_change(entry))
 
 
 @app.command("rollback")
@@ -115,7 +125,7 @@ def rollback(
 ) -> None:
     """Put back the version that was in Production before the current one."""
     entry = registry(ctx).rollback(reason=reason)
-    console.print(_describe_change(entry.to_dict()))
+    console.print(_describe_change(entry))
 
 
 @app.command("history")
@@ -125,9 +135,9 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The audit trail: every stage change, newest first."""
-    entries = [e.to_dict() for e in registry(ctx).history(limit=limit)]
+    entries = registry(ctx).history(limit=limit)
     if as_json:
-        print_json(entries)
+        print_json([entry.to_dict() for entry in entries])
         return
     if not entries:
         console.print("No stage changes recorded yet.")
@@ -143,23 +153,23 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Params and metrics of two versions side by side; differences are marked."""
-    data = registry(ctx).compare(v1, v2)
+    comparison = registry(ctx).comparison(v1, v2)
     if as_json:
-        print_json(data)
+        print_json(comparison.to_dict())
         return
-    left, right = data["versions"]
-    left_stage, right_stage = data["stages"]
-    for title in ("metrics", "params"):
-        table = Table(title=title.capitalize(), title_justify="left")
+    left, right = comparison.left, comparison.right
+    for title, rows in (("Metrics", comparison.metrics), ("Params", comparison.params)):
+        table = Table(title=title, title_justify="left")
         table.add_column("")
         table.add_column("Name")
-        table.add_column(f"v{left} ({left_stage})")
-        table.add_column(f"v{right} ({right_stage})")
-        for row in data[title]:
-            a, b = (format_number(v) for v in row["values"])
-            mark = "[bold yellow]≠[/]" if row["differs"] else ""
-            style = "bold" if row["differs"] else None
-            table.add_row(mark, row["name"], a, b, style=style)
+        table.add_column(f"v{left.version} ({left.stage.value})")
+        table.add_column(f"v{right.version} ({right.stage.value})")
+        for row in rows:
+            mark = "[bold yellow]≠[/]" if row.differs else ""
+            style = "bold" if row.differs else None
+            table.add_row(
+                mark, row.name, format_number(row.left), format_number(row.right), style=style
+            )
         console.print(table)
 
 
@@ -176,20 +186,20 @@ def load_production(
     console.print(str(path), highlight=False, soft_wrap=True)
 
 
-def _describe_change(entry: dict) -> str:
-    text = f"Version {entry['version']}: {entry['from_stage']} → {styled_stage(entry['to_stage'])}"
-    if entry["action"] == "rollback":
+def _describe_change(entry: AuditEntry) -> str:
+    to_stage = styled_stage(entry.to_stage.value)
+    text = f"Version {entry.version}: {entry.from_stage.value} → {to_stage}"
+    if entry.action == "rollback":
         text = "Rolled back. " + text
-    if entry.get("forced"):
+    if entry.forced:
         text += " [bold yellow](forced)[/]"
-    displaced = entry.get("displaced_version")
-    if displaced is not None:
-        fate = "Archived" if entry["to_stage"] == "Production" else "None"
-        text += f" (version {displaced} → {styled_stage(fate)})"
+    if entry.displaced_version is not None:
+        fate = Stage.ARCHIVED if entry.to_stage == Stage.PRODUCTION else Stage.NONE
+        text += f" (version {entry.displaced_version} → {styled_stage(fate.value)})"
     return text
 
 
-def _key_value_table(title: str, values: dict) -> Table:
+def _key_value_table(title: str, values: Mapping[str, Any]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("Name", style="dim")
     table.add_column("Value")
@@ -200,22 +210,22 @@ def _key_value_table(title: str, values: dict) -> Table:
     return table
 
 
-def _audit_table(title: str, entries: list[dict]) -> Table:
+def _audit_table(title: str, entries: Sequence[AuditEntry]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("When (UTC)", "Version", "Change", "Action", "User", "Reason"):
         table.add_column(column)
     for e in entries:
-        change = f"{e['from_stage']} → {styled_stage(e['to_stage'])}"
-        if e.get("displaced_version") is not None:
-            change += f" (v{e['displaced_version']} out)"
-        action = e["action"] + (" (forced)" if e.get("forced") else "")
+        change = f"{e.from_stage.value} → {styled_stage(e.to_stage.value)}"
+        if e.displaced_version is not None:
+            change += f" (v{e.displaced_version} out)"
+        action = e.action + (" (forced)" if e.forced else "")
         table.add_row(
-            human_time(e["timestamp"]),
-            str(e["version"]),
+            human_time(e.timestamp),
+            str(e.version),
             change,
             action,
-            e["user"],
-            e["reason"] or "",
+            e.user,
+            e.reason or "",
         )
     if not entries:
         table.add_row("-", "-", "no stage changes", "", "", "")

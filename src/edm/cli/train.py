@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -49,9 +48,12 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
     workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
     experiment: str = typer.Option("edm-training", help="MLflow experiment."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show a progress bar (on a terminal's stderr)."
+    ),
 ) -> None:
     """Train on DATA_DIR; with the registry, log everything and register a new version."""
+    from edm.cli.train_progress import is_main_process, training_progress
     from edm.training import TrainingConfig
     from edm.training.pipeline import train_from_directory
 
@@ -74,7 +76,6 @@ def train(
         resume=resume,
         device=device,
         num_workers=workers,
-        progress=progress,
     )
     model_registry = None
     if registry:
@@ -83,8 +84,9 @@ def train(
         state = ctx.find_root().obj or CliState()
         model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
 
-    job = train_from_directory(data_dir, config, model_registry)
-    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+    with training_progress(progress) as callbacks:
+        job = train_from_directory(data_dir, config, model_registry, callbacks=callbacks)
+    if not is_main_process():
         return
     for skipped in job.skipped:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)

@@ -35,21 +35,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edm.atomic import write_text_atomically
 from edm.errors import AnnotationError
-
-Label = Literal["intro", "buildup", "drop", "breakdown", "breakbuild", "outro", "unlabeled"]
-LABELS: tuple[str, ...] = get_args(Label)
-"""The label vocabulary, in the order of the model's class indices."""
-UNLABELED = LABELS.index("unlabeled")
+from edm.vocabulary import ENERGY_BANDS, LABELS, Label
 
 EnergyUnit = Literal["section", "bar"]
-ENERGY_BANDS: tuple[str, ...] = ("low", "mid", "high")
 
 _TIME_SIGNATURE = re.compile(r"^(\d{1,2})/(1|2|4|8|16)$")
 _DOCUMENT = "(document)"
@@ -89,7 +84,9 @@ class AudioInfo(_Strict):
         return self.beats_per_bar * self.beat_duration
 
 
-class Section(_Strict):
+class StructureEntry(_Strict):
+    """One ``structure:`` entry: the section that starts at ``bar`` (and ``time``)."""
+
     bar: int = Field(ge=1)
     label: Label
     time: float = Field(ge=0.0)
@@ -125,7 +122,7 @@ class Metadata(BaseModel):
 
 class Annotation(_Strict):
     audio: AudioInfo
-    structure: list[Section]
+    structure: list[StructureEntry]
     energy: Energy | None = None
     metadata: Metadata
 
@@ -137,7 +134,7 @@ class Annotation(_Strict):
             found.append(
                 ("audio.downbeat", f"{self.audio.downbeat} is not before the end ({duration} s)")
             )
-        previous: Section | None = None
+        previous: StructureEntry | None = None
         for i, section in enumerate(self.structure):
             if section.time >= duration:
                 found.append(
@@ -213,23 +210,32 @@ def load_annotation(path: Path | str) -> Annotation:
     return parse_annotation(data, path)
 
 
-def save_annotation(annotation: Annotation, path: Path | str) -> None:
-    """Write ``annotation`` as YAML that :func:`load_annotation` reads back unchanged.
+def annotation_to_yaml(annotation: Annotation, path: Path | str | None = None) -> str:
+    """The YAML text of ``annotation``, as :func:`save_annotation` writes it.
 
-    The file is replaced atomically so a reader never sees half of it.
+    An inconsistent annotation raises :class:`~edm.errors.AnnotationError` naming ``path``, the
+    file it was meant for, or else the annotation of its audio file.
     """
-    path = Path(path)
     problems = annotation.problems()
     if problems:
-        raise AnnotationError(path, *problems[0])
+        where = path if path is not None else f"annotation of {annotation.audio.file}"
+        raise AnnotationError(where, *problems[0])
     data = annotation.model_dump(mode="json", exclude_none=True)
     data["structure"] = [_FlowMapping(entry) for entry in data["structure"]]
     if "energy" in data:
         data["energy"] = {
             k: _FlowList(v) if isinstance(v, list) else v for k, v in data["energy"].items()
         }
-    text = yaml.dump(data, Dumper=_AnnotationDumper, sort_keys=False, allow_unicode=True, width=100)
-    write_text_atomically(path, text)
+    return yaml.dump(data, Dumper=_AnnotationDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_annotation(annotation: Annotation, path: Path | str) -> None:
+    """Write ``annotation`` as YAML that :func:`load_annotation` reads back unchanged.
+
+    The file is replaced atomically so a reader never sees half of it.
+    """
+    path = Path(path)
+    write_text_atomically(path, annotation_to_yaml(annotation, path))
 
 
 class _FlowMapping(dict):

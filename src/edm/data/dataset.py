@@ -3,7 +3,7 @@
 
 Each item is a dict, with T frames at the feature frame rate (50 per second by default)::
 
-    features    float32 (n_mels, T)   log-mel features        (input="features")
+    features    float32 (n_mels, T)   log-mel features        (input="mel")
     audio       float32 (S,)          mono waveform at audio_sample_rate, S = T * rate / 50
                                       (input="audio", instead of "features")
     boundary    float32 (T,)          soft section starts
@@ -32,7 +32,7 @@ so persistent workers see it too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,11 +42,10 @@ from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.data.targets import DEFAULT_BOUNDARY_SIGMA, FrameTargets, frame_targets
 from edm.data.tracks import LoadedDataset, SkippedFile, Track, load_dataset, split_tracks
+from edm.vocabulary import INPUT_KINDS, MERT_SAMPLE_RATE, InputKind
 
 __all__ = [
     "IGNORE_INDEX",
-    "MERT_SAMPLE_RATE",
-    "InputKind",
     "LoadedDataset",
     "SkippedFile",
     "Track",
@@ -57,8 +56,6 @@ __all__ = [
     "split_tracks",
 ]
 
-InputKind = Literal["features", "audio"]
-MERT_SAMPLE_RATE = 24000
 IGNORE_INDEX = -100  # nn.CrossEntropyLoss's default ignore_index
 
 _PAD_VALUES = {"label": IGNORE_INDEX, "mask": False}
@@ -75,8 +72,8 @@ class _TrackSource:
         audio_sample_rate: int,
         boundary_sigma: float,
     ) -> None:
-        if input not in ("features", "audio"):
-            raise ValueError(f"input must be 'features' or 'audio', got {input!r}")
+        if input not in INPUT_KINDS:
+            raise ValueError(f"input must be one of {', '.join(INPUT_KINDS)}, got {input!r}")
         self.params = params
         self.cache = cache
         self.input = input
@@ -88,14 +85,14 @@ class _TrackSource:
 
     def array(self, track: Track) -> np.ndarray:
         # Memory-mapped: a crop reads only its own frames from the cache file.
-        if self.input == "features":
+        if self.input == "mel":
             return load_features(track.audio_path, self.params, self.cache, mmap=True)
         return load_waveform(track.audio_path, self.audio_sample_rate, self.cache, mmap=True)
 
     def n_frames(self, track: Track) -> int:
         if track.name not in self._n_frames:
             array = self.array(track)
-            if self.input == "features":
+            if self.input == "mel":
                 self._n_frames[track.name] = int(array.shape[-1])
             else:
                 self._n_frames[track.name] = 1 + int(array.shape[0] // self.samples_per_frame)
@@ -118,7 +115,7 @@ class _TrackSource:
         targets = self.targets(track)
         frames = slice(start, start + real)
         item: dict[str, Any] = {}
-        if self.input == "features":
+        if self.input == "mel":
             item["features"] = _padded(self.array(track)[:, frames], length, 0.0)
         else:
             first = round(start * self.samples_per_frame)
@@ -182,7 +179,7 @@ class TrainingDataset(_TrackDataset):
         crops_per_track: int = 1,
         seed: int = 0,
         cache: FeatureCache | bool = True,
-        input: InputKind = "features",
+        input: InputKind = "mel",
         audio_sample_rate: int = MERT_SAMPLE_RATE,
         boundary_sigma: float = DEFAULT_BOUNDARY_SIGMA,
     ) -> None:
@@ -226,7 +223,7 @@ class ValidationDataset(_TrackDataset):
         *,
         window_seconds: float | None = None,
         cache: FeatureCache | bool = True,
-        input: InputKind = "features",
+        input: InputKind = "mel",
         audio_sample_rate: int = MERT_SAMPLE_RATE,
         boundary_sigma: float = DEFAULT_BOUNDARY_SIGMA,
     ) -> None:

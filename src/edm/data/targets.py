@@ -4,7 +4,7 @@
   that being one frame (20 ms) off is not punished like missing the beat entirely.
 - ``boundary``: a Gaussian (``boundary_sigma`` frames wide) around each section start; a start at
   the very first frame is not a boundary (nothing changes there).
-- ``label``: the index into :data:`~edm.data.annotations.LABELS` of the section each frame is in;
+- ``label``: the index into :data:`~edm.vocabulary.LABELS` of the section each frame is in;
   frames before the first section are ``unlabeled``.
 - ``energy``: ``(3, T)`` low/mid/high in 0..1 from the annotation's energy, each value held from
   its section's (or bar's) start to the next; zeros and ``has_energy=False`` without one.
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edm.data.annotations import LABELS, UNLABELED, Annotation
+from edm.data.annotations import Annotation
+from edm.vocabulary import LABELS, UNLABELED
 
 BEAT_NEIGHBOUR_WEIGHT = 0.5
 DEFAULT_BOUNDARY_SIGMA = 2.0  # frames: ±6 frames (±120 ms) have a non-zero target

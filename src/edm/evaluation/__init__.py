@@ -1,30 +1,17 @@
-"""Decoding activations into beats, bars and sections, and scoring them (mir_eval).
+"""Scoring decoded structure against annotations (mir_eval), over one track or a dataset.
 
-    from edm.evaluation import decode_structure, score_track, evaluate_dataset
+    from edm.evaluation import score_track, evaluate_dataset
 
-Everything here is numpy and mir_eval: no torch, so decoding and scoring can be tested on
-hand-made activations.
+Decoding itself lives in :mod:`edm.decoding`, so that running a model never loads mir_eval.
 """
 
-from edm.evaluation.activations import FrameActivations
-from edm.evaluation.decode import DecodeParams, decode_structure
 from edm.evaluation.evaluate import EvaluationReport, evaluate_dataset
 from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
-from edm.evaluation.structure import Section, TrackStructure
-from edm.evaluation.tempo import BeatGrid, TempoSearch, estimate_beat_grid
 
 __all__ = [
     "METRIC_NAMES",
-    "BeatGrid",
-    "DecodeParams",
     "EvaluationReport",
-    "FrameActivations",
-    "Section",
-    "TempoSearch",
-    "TrackStructure",
     "aggregate",
-    "decode_structure",
-    "estimate_beat_grid",
     "evaluate_dataset",
     "score_track",
 ]

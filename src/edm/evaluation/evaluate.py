@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from edm.data.tracks import SkippedFile, Track, load_dataset
+from edm.decoding.structure import TrackStructure
 from edm.errors import AudioError, DataError
 from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
-from edm.evaluation.structure import TrackStructure
 
 logger = logging.getLogger(__name__)
 

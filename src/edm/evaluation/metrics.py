@@ -24,9 +24,10 @@ from itertools import pairwise
 import mir_eval
 import numpy as np
 
-from edm.data.annotations import LABELS, UNLABELED, Annotation
+from edm.data.annotations import Annotation
 from edm.data.targets import beat_times, downbeat_times, frame_targets
-from edm.evaluation.structure import TrackStructure
+from edm.decoding.structure import TrackStructure
+from edm.vocabulary import LABELS, UNLABELED
 
 BEAT_TOLERANCE_SECONDS = 0.07
 BOUNDARY_WINDOWS = (0.5, 3.0)

@@ -45,15 +45,14 @@ def log_evaluation(registry: ModelRegistry, version: int, report: EvaluationRepo
 
 
 def _run_of_version(registry: ModelRegistry, version: int) -> str:
-    info = registry.get_model_info(version)
-    if info is None:
+    record = registry.version_record(version)
+    if record is None:
         raise ModelVersionNotFoundError(registry.model_name, version)
-    run_id = info.get("run_id")
-    if not run_id:
+    if not record.run_id:
         raise RegistryError(
             f"version {version} of '{registry.model_name}' has no run to log the evaluation on"
         )
-    return str(run_id)
+    return record.run_id
 
 
 def _dataset_hash(data_dir: Path) -> str:

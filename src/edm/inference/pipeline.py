@@ -21,10 +21,10 @@ import torch
 
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
+from edm.decoding.activations import FrameActivations
+from edm.decoding.decode import DecodeParams, decode_structure
+from edm.decoding.structure import TrackStructure
 from edm.errors import ConfigError
-from edm.evaluation.activations import FrameActivations
-from edm.evaluation.decode import DecodeParams, decode_structure
-from edm.evaluation.structure import TrackStructure
 from edm.inference.windows import (
     DEFAULT_CONTEXT_SECONDS,
     ProgressCallback,

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from edm.atomic import atomic_write
-from edm.data.annotations import ENERGY_BANDS
-from edm.evaluation.activations import FrameActivations
-from edm.evaluation.structure import TrackStructure
+from edm.decoding.activations import FrameActivations
+from edm.decoding.structure import TrackStructure
+from edm.vocabulary import ENERGY_BANDS
 
 LABEL_COLOURS = {
     "intro": "#8ecae6",

@@ -12,15 +12,13 @@ from edm.models.checkpoint import (
     load_model,
     save_checkpoint,
 )
-from edm.models.config import BACKBONES, DEFAULT_LABELS, ModelConfig
-from edm.models.heads import ENERGY_BANDS, TASKS, to_activations
+from edm.models.config import BACKBONES, ModelConfig
+from edm.models.heads import TASKS, to_activations
 from edm.models.multitask import MultiTaskModel, build_model, count_parameters, resample_frames
 
 __all__ = [
     "BACKBONES",
     "CHECKPOINT_FORMAT",
-    "DEFAULT_LABELS",
-    "ENERGY_BANDS",
     "FORMAT_VERSION",
     "TASKS",
     "ModelConfig",

@@ -23,11 +23,9 @@ neither training code nor pretrained MERT weights.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import torch
 from torch import nn
 
 import edm
+from edm.atomic import atomic_write
 from edm.errors import CheckpointError, CheckpointNotFoundError, ModelError, WeightsNotFoundError
 from edm.models.config import ModelConfig
 from edm.models.multitask import MultiTaskModel, build_model
@@ -74,8 +73,8 @@ def save_checkpoint(
 
     ``model_config`` (a ``ModelConfig`` or its dict) defaults to ``model.config`` and must
     describe ``model``: a checkpoint whose config does not fit its weights could never be
-    loaded. The file appears complete or not at all: it
-    is written to a temporary file in the same folder, synced, then renamed over ``path``.
+    loaded. The file appears complete or not at all (``edm.atomic``), with the mode the
+    umask asks for, so a teammate can read it in a shared artifact store.
     Values that would need pickled code to read back (numpy arrays, arbitrary objects) raise
     ``CheckpointError`` before anything is written; numpy scalars and paths become plain values.
     """
@@ -100,7 +99,7 @@ def save_checkpoint(
     plain = to_plain(contents, where=str(target))
     # Kept as returned: its OrderedDict metadata (module versions) matters to load_state_dict.
     plain["state_dict"] = model.state_dict()
-    write_atomically(target, plain)
+    _torch_save(target, plain)
     return target
 
 
@@ -118,39 +117,16 @@ def _config_of(
     return config
 
 
-def write_atomically(target: Path, contents: Any) -> None:
-    """``torch.save`` to a temp file beside ``target``, fsync, rename: never a half file."""
+def _torch_save(target: Path, contents: Any) -> None:
+    """``torch.save`` through ``atomic_write``: never a half file, mode as the umask asks."""
     if not target.parent.is_dir():
         raise CheckpointError(f"cannot write checkpoint {target}: folder {target.parent} missing")
-    descriptor, temp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
     try:
-        with os.fdopen(descriptor, "wb") as stream:
+        with atomic_write(target) as stream:
             torch.save(contents, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
+    except Exception as error:
         # torch reports a failed write (disk full, quota) as RuntimeError from its zip writer.
-        if isinstance(error, Exception):
-            raise CheckpointError(
-                f"cannot write checkpoint {target}: {_one_line(error)}"
-            ) from error
-        raise
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder entry is on disk; Windows has no folder fds.
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        raise CheckpointError(f"cannot write checkpoint {target}: {_one_line(error)}") from error
 
 
 def to_plain(value: Any, where: str) -> Any:

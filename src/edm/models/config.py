@@ -10,21 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from edm.errors import ModelError
-
-InputKind = Literal["mel", "audio"]
-
-DEFAULT_LABELS: tuple[str, ...] = (
-    "intro",
-    "buildup",
-    "drop",
-    "breakdown",
-    "breakbuild",
-    "outro",
-    "unlabeled",
-)
+from edm.vocabulary import LABELS, MEL_SAMPLE_RATE, MERT_SAMPLE_RATE, InputKind
 
 
 @dataclass(frozen=True)
@@ -41,9 +30,13 @@ class BackboneSpec:
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        BackboneSpec("cnn", "mel", 22050),
-        BackboneSpec("mert-95m", "audio", 24000, hub_id="m-a-p/MERT-v1-95M", hidden_size=768),
-        BackboneSpec("mert-330m", "audio", 24000, hub_id="m-a-p/MERT-v1-330M", hidden_size=1024),
+        BackboneSpec("cnn", "mel", MEL_SAMPLE_RATE),
+        BackboneSpec(
+            "mert-95m", "audio", MERT_SAMPLE_RATE, hub_id="m-a-p/MERT-v1-95M", hidden_size=768
+        ),
+        BackboneSpec(
+            "mert-330m", "audio", MERT_SAMPLE_RATE, hub_id="m-a-p/MERT-v1-330M", hidden_size=1024
+        ),
     )
 }
 
@@ -67,7 +60,7 @@ class ModelConfig:
     """
 
     backbone: str = "cnn"
-    labels: tuple[str, ...] = DEFAULT_LABELS
+    labels: tuple[str, ...] = LABELS
     n_mels: int = 80
     hidden_size: int = 96  # width of the temporal trunk and of every head's input
     dropout: float = 0.1
@@ -165,9 +158,7 @@ class ModelConfig:
 
 __all__ = [
     "BACKBONES",
-    "DEFAULT_LABELS",
     "BackboneSpec",
-    "InputKind",
     "ModelConfig",
     "backbone_spec",
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-ENERGY_BANDS = 3  # low, mid, high
+from edm.vocabulary import ENERGY_BANDS
+
 BINARY_TASKS: tuple[str, ...] = ("boundary", "beat", "downbeat")
 SIGMOID_TASKS: tuple[str, ...] = (*BINARY_TASKS, "energy")
 TASKS: tuple[str, ...] = (*BINARY_TASKS, "energy", "label")
@@ -22,7 +23,8 @@ class MultiTaskHeads(nn.Module):
 
     def __init__(self, in_channels: int, n_labels: int) -> None:
         super().__init__()
-        widths = {task: 1 for task in BINARY_TASKS} | {"energy": ENERGY_BANDS, "label": n_labels}
+        widths = {task: 1 for task in BINARY_TASKS}
+        widths |= {"energy": len(ENERGY_BANDS), "label": n_labels}
         self.heads = nn.ModuleDict(
             {task: nn.Conv1d(in_channels, width, kernel_size=1) for task, width in widths.items()}
         )

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from edm.errors import ModelError, WeightsNotFoundError
 from edm.models.config import BackboneSpec, ModelConfig, backbone_spec
+from edm.vocabulary import MERT_SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,8 @@ class MertBackbone(nn.Module):
             audio = audio.squeeze(1)
         if audio.dim() != 2:
             raise ModelError(
-                f"MERT backbone expects mono audio of shape (batch, samples) at 24000 Hz, "
+                "MERT backbone expects mono audio of shape (batch, samples) at "
+                f"{MERT_SAMPLE_RATE} Hz, "
                 f"got {tuple(audio.shape)}"
             )
         if self.normalize_audio:

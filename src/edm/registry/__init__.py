@@ -1,8 +1,29 @@
-"""Model registry on MLflow 3: versions, stages (as aliases), audit trail."""
+"""Model registry on MLflow 3: versions, stages (as aliases), audit trail, model references.
+
+``ModelRegistry`` imports MLflow, so it is loaded on first use: parsing a model reference
+(``edm.registry.refs``), or a command's ``--help``, stays light.
+"""
 
 from edm.registry.audit import AuditEntry
 from edm.registry.gate import PromotionGate, PromotionRefusedError
-from edm.registry.mlflow_registry import ModelRegistry
+from edm.registry.records import StageHolders, VersionComparison, VersionRecord
 from edm.registry.stages import Stage
 
-__all__ = ["AuditEntry", "ModelRegistry", "PromotionGate", "PromotionRefusedError", "Stage"]
+__all__ = [
+    "AuditEntry",
+    "ModelRegistry",
+    "PromotionGate",
+    "PromotionRefusedError",
+    "Stage",
+    "StageHolders",
+    "VersionComparison",
+    "VersionRecord",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ModelRegistry":
+        from edm.registry.model_registry import ModelRegistry
+
+        return ModelRegistry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

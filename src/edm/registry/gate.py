@@ -1,10 +1,10 @@
 """The promotion gate: a version reaches Production only if measured at least as good.
 
-``edm evaluate --log`` stores held-out scores on a version's run as ``test_*`` metrics. Before a
-promotion to Production, the gate compares the candidate's primary metric (higher is better)
-with the current production version's. A candidate that is worse, or was never evaluated, is
-refused with both figures in the message; ``force`` with a reason overrides, and the audit
-entry records that it was forced and why.
+``edm evaluate --log`` (``log_evaluation`` in Python) stores held-out scores on a version's
+run as ``test_*`` metrics. Before a promotion to Production, the gate compares the candidate's
+primary metric (higher is better) with the current production version's. A candidate that is
+worse, or was never evaluated, is refused with both figures in the message; ``force`` with a
+reason overrides, and the audit entry records that it was forced and why.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ __all__ = ["DEFAULT_GATE_METRIC", "ENV_GATE_METRIC", "PromotionGate", "Promotion
 
 DEFAULT_GATE_METRIC = "test_boundary_f_0.5"
 ENV_GATE_METRIC = "EDM_GATE_METRIC"
+_OVERRIDE = "override with force=True and a reason (CLI: --force --reason TEXT)"
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class PromotionGate:
         if candidate is None:
             raise PromotionRefusedError(
                 f"version {version} was never evaluated ({metric} missing on its run): "
-                f"run 'edm evaluate DATA_DIR --model {version} --log', "
-                "or override with --force --reason TEXT"
+                f"evaluate it onto its run (CLI: edm evaluate DATA_DIR --model {version} --log; "
+                "Python: edm.evaluation.tracking.log_evaluation), "
+                f"or {_OVERRIDE}"
             )
         if production_version is None or production_version == version:
             return
@@ -53,6 +55,5 @@ class PromotionGate:
         if current is not None and candidate < current:
             raise PromotionRefusedError(
                 f"version {version} is worse than production version {production_version} "
-                f"on {metric}: {candidate:.4f} < {current:.4f}; "
-                "override with --force --reason TEXT"
+                f"on {metric}: {candidate:.4f} < {current:.4f}; {_OVERRIDE}"
             )

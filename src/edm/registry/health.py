@@ -2,14 +2,14 @@
 
 Reachability is probed directly and quickly (one HTTP request, one database connection, each
 with a timeout) before MLflow is asked anything: MLflow itself retries an unreachable store
-for minutes.
+for minutes. How long MLflow's own requests may then take is the process's setting, applied by
+the entry point (``settings.mlflow_fail_fast_environment``; ``edm doctor`` does), never changed
+here: other threads share the environment.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from edm.registry.store import scrub
 from edm.settings import redact_uri
 
 if TYPE_CHECKING:
-    from edm.registry.mlflow_registry import ModelRegistry
+    from edm.registry.model_registry import ModelRegistry
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class StoreHealth:
 
 
 def check_store(registry: ModelRegistry, timeout_s: float = 5.0) -> StoreHealth:
+    """Probe the store within ``timeout_s``, then read what is in Production and Staging."""
     store = registry.store
     facts = {
         "tracking_uri": store.display_uri,
@@ -56,8 +57,8 @@ def check_store(registry: ModelRegistry, timeout_s: float = 5.0) -> StoreHealth:
             **facts,
         )
     try:
-        with _fail_fast(timeout_s):
-            versions = registry.current_versions()
+        holders = registry.stage_holders()
+        with registry.connection.errors("reading the experiment"):
             experiment = registry.client.get_experiment_by_name(registry.experiment_name)
     except EdmError as exc:
         return StoreHealth(
@@ -70,8 +71,8 @@ def check_store(registry: ModelRegistry, timeout_s: float = 5.0) -> StoreHealth:
     return StoreHealth(
         artifact_location=redact_uri(location),
         reachable=True,
-        production=versions["Production"],
-        staging=versions["Staging"],
+        production=holders.production,
+        staging=holders.staging,
         **facts,
     )
 
@@ -133,22 +134,3 @@ def _probe_database(uri: str, timeout_s: float) -> str | None:
     finally:
         engine.dispose()
     return None
-
-
-@contextmanager
-def _fail_fast(timeout_s: float) -> Iterator[None]:
-    """MLflow's HTTP client retries for minutes by default; a health check should not."""
-    wanted = {
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(max(1, timeout_s))),
-    }
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

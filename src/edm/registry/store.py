@@ -1,9 +1,7 @@
 """The MLflow client edm talks through, with its failures turned into edm errors.
 
-Also home of the promotion lock: MLflow has no compare-and-swap on aliases, so two people
-promoting at once could each archive a stale "previous production". Registered-model names are
-unique in every store (SQLite, PostgreSQL, a tracking server), so creating a registered model
-named after the lock is an atomic test-and-set that works through the public API everywhere.
+The client does not quiet MLflow's own printing (progress bars, "View run at" links): that is
+set once per process by the entry point, from ``settings.mlflow_environment_defaults``.
 """
 
 from __future__ import annotations
@@ -11,10 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
@@ -26,10 +23,6 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
-
-LOCK_SUFFIX = ".edm-lock"
-LOCK_TIMEOUT_S = 60.0
-LOCK_STALE_AFTER_S = 120.0  # a holder that crashed mid-promotion is presumed gone after this
 
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
 
@@ -45,11 +38,24 @@ _TRANSIENT = (
 RETRY_BUDGET_S = 120.0
 
 
+class StoreConnection:
+    """One tracking store and the client to it, made on first use and shared by the parts."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self._client: RetryingClient | None = None
+
+    @property
+    def client(self) -> RetryingClient:
+        if self._client is None:
+            self._client = make_client(self.location)
+        return self._client
+
+    def errors(self, what: str) -> AbstractContextManager[None]:
+        return store_errors(self.location, what)
+
+
 def make_client(location: StoreLocation) -> RetryingClient:
-    # The library never prints: MLflow writes download progress bars, and "View run at"
-    # links for remote stores, to the terminal unless told not to.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     from mlflow.tracking import MlflowClient
 
     def connect() -> RetryingClient:
@@ -134,6 +140,15 @@ def is_not_found(exc: BaseException) -> bool:
     return error_code(exc) == "RESOURCE_DOES_NOT_EXIST"
 
 
+# An unknown alias is "not found" on a tracking server, "invalid parameter" on an SQL store.
+_UNKNOWN_ALIAS = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+
+
+def is_unknown_alias(exc: BaseException) -> bool:
+    """What ``get_model_version_by_alias`` raises for an alias (or model) that does not exist."""
+    return is_not_found(exc) or error_code(exc) in _UNKNOWN_ALIAS
+
+
 def is_already_exists(exc: BaseException) -> bool:
     return error_code(exc) == "RESOURCE_ALREADY_EXISTS"
 
@@ -181,51 +196,3 @@ def store_errors(location: StoreLocation, what: str) -> Iterator[None]:
         if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "psycopg", "psycopg2"):
             raise
         raise translate(exc, location, what) from exc
-
-
-@contextmanager
-def registry_lock(client: MlflowClient | RetryingClient, model_name: str) -> Iterator[None]:
-    """Hold the model's promotion lock for the duration of the block."""
-    lock_name = model_name + LOCK_SUFFIX
-    owner = f"{current_user()}@{socket.gethostname()}:{os.getpid()}"
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
-    while True:
-        try:
-            client.create_registered_model(
-                lock_name,
-                tags={"edm.lock.owner": owner},
-                description=f"Promotion lock of {model_name}, held by {owner} (edm).",
-            )
-            break
-        except MlflowException as exc:
-            # A tracking server can also answer "does not exist" when the holder released
-            # the lock while this request was being handled: either way, it was taken.
-            if not (is_already_exists(exc) or is_not_found(exc)):
-                raise
-        _break_if_stale(client, lock_name)
-        if time.monotonic() > deadline:
-            raise StoreError(
-                f"could not take the promotion lock of '{model_name}' within "
-                f"{LOCK_TIMEOUT_S:.0f} s: another promotion holds it "
-                f"(registered model '{lock_name}')"
-            )
-        time.sleep(random.uniform(0.05, 0.25))
-    try:
-        yield
-    finally:
-        try:
-            client.delete_registered_model(lock_name)
-        except MlflowException as exc:
-            log.warning("could not release the promotion lock %s: %s", lock_name, exc)
-
-
-def _break_if_stale(client: MlflowClient | RetryingClient, lock_name: str) -> None:
-    try:
-        lock = client.get_registered_model(lock_name)
-    except MlflowException:
-        return
-    age_s = time.time() - (lock.creation_timestamp or 0) / 1000
-    if age_s > LOCK_STALE_AFTER_S:
-        log.warning("breaking stale promotion lock %s (%.0f s old)", lock_name, age_s)
-        with suppress(MlflowException):
-            client.delete_registered_model(lock_name)

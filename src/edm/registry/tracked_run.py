@@ -1,13 +1,14 @@
 """TrackedRun: one MLflow run that edm logs into while a model trains, then registers.
 
 Used as a context manager, it never leaves a run RUNNING: a clean exit ends it FINISHED, an
-exception FAILED, Ctrl-C KILLED.
+exception FAILED, Ctrl-C KILLED. It knows the store through its connection and creates model
+versions through the function it is given, never through the registry front.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -16,26 +17,30 @@ from typing import TYPE_CHECKING, Any
 from mlflow.entities import Metric, Param, RunTag
 
 from edm.errors import CheckpointNotFoundError
-from edm.registry.store import store_errors
 
 if TYPE_CHECKING:
-    from edm.registry.mlflow_registry import ModelRegistry
+    from edm.registry.store import StoreConnection
 
 CHECKPOINT_ARTIFACT_PATH = "model"
 RUN_VERSION_TAG = "edm.model_version"
 _PER_BATCH = {"params": 100, "metrics": 1000, "tags": 100}  # MLflow's log_batch limits
 
+# (run_id, artifact_uri, checkpoint file name) -> the new version number
+RegisterCheckpoint = Callable[[str, str, str], int]
+
 
 class TrackedRun:
     def __init__(
         self,
-        registry: ModelRegistry,
+        connection: StoreConnection,
+        register_checkpoint: RegisterCheckpoint,
         run_id: str,
         run_name: str,
         artifact_uri: str,
         logged_params: Mapping[str, str] | None = None,
     ):
-        self.registry = registry
+        self._connection = connection
+        self._register_checkpoint = register_checkpoint
         self.run_id = run_id
         self.run_name = run_name
         self.artifact_uri = artifact_uri
@@ -44,7 +49,7 @@ class TrackedRun:
         self._ended = False
 
     def _errors(self, what: str):
-        return store_errors(self.registry.store, f"{what} run '{self.run_name}'")
+        return self._connection.errors(f"{what} run '{self.run_name}'")
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log params; in a resumed run, a param MLflow already holds with another value (more
@@ -61,24 +66,24 @@ class TrackedRun:
         self._logged_params.update({p.key: p.value for p in entries})
         with self._errors("logging"):
             for chunk in _chunks(entries, _PER_BATCH["params"]):
-                self.registry.client.log_batch(self.run_id, params=chunk)
+                self._connection.client.log_batch(self.run_id, params=chunk)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         now_ms = int(time.time() * 1000)
         entries = [Metric(str(k), float(v), now_ms, step) for k, v in metrics.items()]
         with self._errors("logging"):
             for chunk in _chunks(entries, _PER_BATCH["metrics"]):
-                self.registry.client.log_batch(self.run_id, metrics=chunk)
+                self._connection.client.log_batch(self.run_id, metrics=chunk)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         entries = [RunTag(str(k), str(v)) for k, v in tags.items()]
         with self._errors("tagging"):
             for chunk in _chunks(entries, _PER_BATCH["tags"]):
-                self.registry.client.log_batch(self.run_id, tags=chunk)
+                self._connection.client.log_batch(self.run_id, tags=chunk)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         with self._errors("uploading an artifact of"):
-            self.registry.client.log_artifact(self.run_id, str(path), artifact_path)
+            self._connection.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def register(self, checkpoint: Path) -> int:
         """Upload the checkpoint under ``model/`` and register it as a new version."""
@@ -86,18 +91,18 @@ class TrackedRun:
         if not checkpoint.is_file():
             raise CheckpointNotFoundError(checkpoint)
         with self._errors("registering"):
-            self.registry.client.log_artifact(
+            self._connection.client.log_artifact(
                 self.run_id, str(checkpoint), CHECKPOINT_ARTIFACT_PATH
             )
-            self.version = self.registry.register_run_checkpoint(
+            self.version = self._register_checkpoint(
                 self.run_id, self.artifact_uri, checkpoint.name
             )
-            self.registry.client.set_tag(self.run_id, RUN_VERSION_TAG, str(self.version))
+            self._connection.client.set_tag(self.run_id, RUN_VERSION_TAG, str(self.version))
         return self.version
 
     def end(self, status: str = "FINISHED") -> None:
         with self._errors("ending"):
-            self.registry.client.set_terminated(self.run_id, status)
+            self._connection.client.set_terminated(self.run_id, status)
         self._ended = True
 
     def __enter__(self) -> TrackedRun:

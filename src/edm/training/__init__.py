@@ -8,8 +8,12 @@ __all__ = ["Trainer", "TrainingConfig", "TrainingResult", "generate_run_name"]
 
 def __getattr__(name: str) -> object:
     # The trainer imports torch; keep `from edm.training import generate_run_name` light.
-    if name in ("Trainer", "TrainingResult"):
-        from edm.training import trainer
+    if name == "Trainer":
+        from edm.training.trainer import Trainer
 
-        return getattr(trainer, name)
+        return Trainer
+    if name == "TrainingResult":
+        from edm.training.events import TrainingResult
+
+        return TrainingResult
     raise AttributeError(name)

@@ -39,7 +39,6 @@ class TrainingConfig(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     data_dir: Path | None = None
     resume: Path | None = None
-    progress: bool = True
 
     @field_validator("device")
     @classmethod

@@ -64,3 +64,18 @@ def multitask_loss(
     losses["energy"] = _masked_mean(energy_per_frame, energy_mask)
     losses["total"] = sum(weights.weights.get(h, 1.0) * losses[h] for h in HEADS)  # type: ignore[assignment]
     return losses
+
+
+def loss_vector(losses: Mapping[str, Tensor]) -> Tensor:
+    """One batch's losses as ``[*heads, total, 1]`` in float64 on the CPU: summed over batches
+    (and across processes in one reduction), the last entry counts the batches."""
+    values = [losses[h].detach().double().cpu() for h in (*HEADS, "total")]
+    return torch.stack([*values, torch.ones((), dtype=torch.float64)])
+
+
+def mean_losses(totals: Tensor) -> dict[str, float]:
+    """Summed ``loss_vector``s → ``{"<head>_loss": mean, ..., "loss": mean}``."""
+    batches = max(totals[-1].item(), 1.0)
+    means = {f"{h}_loss": totals[i].item() / batches for i, h in enumerate(HEADS)}
+    means["loss"] = totals[len(HEADS)].item() / batches
+    return means

@@ -7,6 +7,7 @@ thin shell and a notebook can do the same in one call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from edm.data.dataset import (
-    MERT_SAMPLE_RATE,
     SkippedFile,
     TrainingDataset,
     ValidationDataset,
@@ -26,7 +26,8 @@ from edm.data.dataset import (
 from edm.errors import DataError
 from edm.models import ModelConfig, build_model
 from edm.training.config import TrainingConfig
-from edm.training.trainer import Trainer, TrainingResult
+from edm.training.events import TrainingCallback, TrainingResult
+from edm.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
@@ -49,8 +50,12 @@ def train_from_directory(
     *,
     model_options: dict[str, Any] | None = None,
     crops_per_track: int = 4,
+    callbacks: Iterable[TrainingCallback] = (),
 ) -> TrainingJob:
-    """Train on every usable annotated track under ``data_dir``; report skipped files."""
+    """Train on every usable annotated track under ``data_dir``; report skipped files.
+
+    ``callbacks`` receive the trainer's progress events (``edm.training.events``).
+    """
     loaded = load_dataset(data_dir)
     for skipped in loaded.skipped:
         log.warning("skipped %s", skipped)
@@ -64,8 +69,10 @@ def train_from_directory(
     torch.manual_seed(config.seed)  # the model's initial weights follow the seed too
     model_config = ModelConfig(backbone=config.backbone, **(model_options or {}))
     model = build_model(model_config)
-    input_kind = "audio" if model_config.input_kind == "audio" else "features"
-    common: dict[str, Any] = {"input": input_kind, "audio_sample_rate": MERT_SAMPLE_RATE}
+    common: dict[str, Any] = {
+        "input": model_config.input_kind,
+        "audio_sample_rate": model_config.sample_rate,
+    }
     train_set = TrainingDataset(
         train_tracks,
         crop_seconds=config.crop_seconds,
@@ -91,6 +98,8 @@ def train_from_directory(
         val_set, batch_size=1, shuffle=False, collate_fn=collate, num_workers=config.num_workers
     )
     config = config.model_copy(update={"data_dir": Path(data_dir)})
-    trainer = Trainer(model, train_loader, val_loader, config, registry=registry)
+    trainer = Trainer(
+        model, train_loader, val_loader, config, registry=registry, callbacks=callbacks
+    )
     result = trainer.train()
     return TrainingJob(result, loaded.skipped, len(train_tracks), len(val_tracks))

@@ -9,8 +9,8 @@ import soundfile as sf
 from scipy import signal
 from scipy.fft import next_fast_len
 
-from edm.audio.synth import SynthConfig, write_synthetic_dataset
 from edm.data.annotations import Annotation, load_annotation
+from edm.synth import SynthConfig, write_synthetic_dataset
 
 FORM = re.compile(r"^intro buildup drop( breakdown( breakbuild)?( buildup)? drop){1,2} outro$")
 

@@ -9,21 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edm.data.annotations import (
-    ENERGY_BANDS,
-    Annotation,
-    AudioInfo,
-    Energy,
-    Metadata,
-)
-from edm.data.annotations import Section as AnnotatedSection
+from edm.data.annotations import Annotation, AudioInfo, Energy, Metadata, StructureEntry
 from edm.errors import DataError
-
-BEATS_PER_BAR = 4
+from edm.vocabulary import BEATS_PER_BAR, ENERGY_BANDS
 
 
 @dataclass(frozen=True)
 class Section:
+    """One decoded section, ``start`` to ``end``; :class:`StructureEntry` is its annotation."""
+
     start: float  # seconds
     end: float
     label: str
@@ -82,13 +76,13 @@ class TrackStructure:
             )
         bar_seconds = self.beats_per_bar * 60.0 / self.bpm
         first_downbeat = self._bar_one(bar_seconds)
-        structure: list[AnnotatedSection] = []
+        structure: list[StructureEntry] = []
         for section in self.sections:
             bar = 1 + round((section.start - first_downbeat) / bar_seconds)
             if structure and bar <= structure[-1].bar:
                 bar = structure[-1].bar + 1  # a section shorter than a bar still gets its own
             structure.append(
-                AnnotatedSection(
+                StructureEntry(
                     bar=max(bar, 1),
                     label=section.label,  # type: ignore[arg-type]
                     time=round(section.start, 3),

@@ -2,7 +2,7 @@
 
 Pure numpy functions, each one step:
 
-- :func:`decode_beats`: a constant-tempo grid (:mod:`edm.evaluation.tempo`) over the whole
+- :func:`decode_beats`: a constant-tempo grid (:mod:`edm.decoding.tempo`) over the whole
   track, as the annotation schema has it (pickup beats before bar 1 count too);
 - :func:`decode_downbeats`: the beat phase (mod ``beats_per_bar``) whose beats carry the most
   downbeat activation;
@@ -21,9 +21,10 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import find_peaks
 
-from edm.evaluation.activations import FrameActivations
-from edm.evaluation.structure import BEATS_PER_BAR, Section, TrackStructure
-from edm.evaluation.tempo import BeatGrid, TempoSearch, estimate_beat_grid
+from edm.decoding.activations import FrameActivations
+from edm.decoding.structure import Section, TrackStructure
+from edm.decoding.tempo import BeatGrid, TempoSearch, estimate_beat_grid
+from edm.vocabulary import BEATS_PER_BAR
 
 
 @dataclass(frozen=True)

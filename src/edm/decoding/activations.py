@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edm.data.annotations import LABELS, UNLABELED
 from edm.errors import ModelError
+from edm.vocabulary import ENERGY_BANDS, LABELS, UNLABELED
 
 
 @dataclass(frozen=True, eq=False)
 class FrameActivations:
     """Per-frame probabilities at ``frame_rate`` frames per second; frame ``i`` is at ``i / fps``.
 
-    ``beat``, ``downbeat``, ``boundary``: ``(T,)`` in 0..1; ``energy``: ``(3, T)`` low/mid/high
-    in 0..1; ``label``: ``(n_labels, T)``, a distribution over ``labels`` per frame.
+    ``beat``, ``downbeat``, ``boundary``: ``(T,)`` in 0..1; ``energy``: ``(3, T)``, one row per
+    band of ``ENERGY_BANDS`` (low/mid/high) in 0..1; ``label``: ``(n_labels, T)``, a
+    distribution over ``labels`` per frame.
     """
 
     frame_rate: float
@@ -36,7 +37,7 @@ class FrameActivations:
             "beat": (self.beat.shape, (n,)),
             "downbeat": (self.downbeat.shape, (n,)),
             "boundary": (self.boundary.shape, (n,)),
-            "energy": (self.energy.shape, (3, n)),
+            "energy": (self.energy.shape, (len(ENERGY_BANDS), n)),
             "label": (self.label.shape, (len(self.labels), n)),
         }
         for name, (got, want) in shapes.items():

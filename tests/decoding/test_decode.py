@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from structure_factories import FPS, activations_from, make_annotation
+from tests.structure_factories import FPS, activations_from, make_annotation
 
-from edm.data.annotations import LABELS
 from edm.data.targets import beat_times, downbeat_times
-from edm.errors import ModelError
-from edm.evaluation.activations import FrameActivations
-from edm.evaluation.decode import (
+from edm.decoding.activations import FrameActivations
+from edm.decoding.decode import (
     DecodeParams,
     decode_boundaries,
     decode_downbeats,
@@ -16,8 +14,10 @@ from edm.evaluation.decode import (
     describe_sections,
     music_start,
 )
+from edm.decoding.tempo import estimate_beat_grid
+from edm.errors import ModelError
 from edm.evaluation.metrics import score_track
-from edm.evaluation.tempo import estimate_beat_grid
+from edm.vocabulary import LABELS
 
 
 def test_perfect_activations_decode_to_the_annotation(annotation) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edm.evaluation.tempo import TempoSearch, estimate_beat_grid
+from edm.decoding.tempo import TempoSearch, estimate_beat_grid
 
 FPS = 50.0
 

@@ -1,4 +1,4 @@
-"""Which checkpoint a ``--model REF`` means, and where it is on disk.
+"""Which checkpoint a model reference (the CLI's ``--model REF``) means, and where it is on disk.
 
 REF is one of:
 
@@ -26,16 +26,14 @@ from edm.errors import (
     NoProductionModelError,
     RegistryError,
 )
+from edm.registry.stages import Stage
 
 if TYPE_CHECKING:
-    from edm.registry import ModelRegistry
+    from edm.registry.model_registry import ModelRegistry
 
 DEFAULT_REF = "Production"
 _STAGES = {"production": "Production", "staging": "Staging"}
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<selector>[^/@]+)|@(?P<alias>[^/@]+))$")
-
-# What MLflow answers for an unknown alias or model (the SQL and REST stores differ).
-_NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 RefKind = Literal["path", "version", "stage", "alias"]
 
@@ -75,13 +73,13 @@ def parse_model_ref(text: str | None) -> ModelRef:
     raw = DEFAULT_REF if text is None else str(text).strip()
     if not raw:
         raise InvalidModelRefError(
-            "--model is empty: give a version, a stage, a models:/ URI or a .pt file"
+            "the model reference is empty: give a version, a stage, a models:/ URI or a .pt file"
         )
     if raw.startswith("models:/"):
         match = _URI.match(raw)
         if match is None:
             raise InvalidModelRefError(
-                f"--model '{raw}' is not models:/NAME/VERSION, models:/NAME/STAGE or "
+                f"model reference '{raw}' is not models:/NAME/VERSION, models:/NAME/STAGE or "
                 "models:/NAME@ALIAS"
             )
         name = match["name"]
@@ -93,19 +91,20 @@ def parse_model_ref(text: str | None) -> ModelRef:
         if selector.lower() in _STAGES:
             return ModelRef(raw, "stage", _STAGES[selector.lower()], name)
         raise InvalidModelRefError(
-            f"--model '{raw}': '{selector}' is neither a version number nor Production/Staging"
+            f"model reference '{raw}': '{selector}' is neither a version number nor "
+            "Production/Staging"
         )
     if raw.isdigit():
         if int(raw) < 1:
-            raise InvalidModelRefError(f"--model '{raw}': versions start at 1")
+            raise InvalidModelRefError(f"model reference '{raw}': versions start at 1")
         return ModelRef(raw, "version", str(int(raw)))
     if raw.lower() in _STAGES:
         return ModelRef(raw, "stage", _STAGES[raw.lower()])
     if raw.endswith(".pt") or Path(raw).expanduser().is_file() or "/" in raw or "\\" in raw:
         return ModelRef(raw, "path", raw)
     raise InvalidModelRefError(
-        f"--model '{raw}' is not a version number, Production, Staging, a models:/ URI or a "
-        ".pt file"
+        f"model reference '{raw}' is not a version number, Production, Staging, a models:/ URI "
+        "or a .pt file"
     )
 
 
@@ -123,23 +122,16 @@ def resolve_model(
     if parsed.kind == "path":
         path = Path(parsed.value).expanduser()
         if not path.is_file():
-            raise CheckpointNotFoundError(parsed.value, "--model: checkpoint file not found")
+            raise CheckpointNotFoundError(parsed.value)
         return ResolvedModel(parsed, path)
 
     store = registry()
     if parsed.model_name is not None and parsed.model_name != store.model_name:
-        from edm.registry import ModelRegistry
-
-        store = ModelRegistry(
-            tracking_uri=store.tracking_uri,
-            experiment_name=store.experiment_name,
-            model_name=parsed.model_name,
-            download_dir=store.download_dir,
-        )
+        store = store.for_model(parsed.model_name)
     version = _version_of(parsed, store)
-    info = store.get_model_info(version)
-    run_id = info.get("run_id") if info else None
+    record = store.version_record(version)
     path = store.download_version(version, download_dir)
+    run_id = record.run_id if record is not None else None
     return ResolvedModel(parsed, path, version, store.model_name, run_id, store)
 
 
@@ -147,23 +139,20 @@ def _version_of(ref: ModelRef, store: ModelRegistry) -> int:
     if ref.kind == "version":
         return int(ref.value)
     if ref.kind == "stage":
-        version = store.current_versions().get(ref.value)
+        stage = Stage(ref.value)
+        version = store.stage_holders().of(stage)
         if version is None:
-            if ref.value == "Production":
+            if stage == Stage.PRODUCTION:
                 raise NoProductionModelError(
-                    f"no version of '{store.model_name}' is in Production: give --model "
-                    "VERSION or promote one ('edm models promote VERSION Production')"
+                    f"no version of '{store.model_name}' is in Production: name a version "
+                    "instead, or promote one (CLI: --model VERSION, or edm models promote "
+                    "VERSION Production)"
                 )
             raise RegistryError(f"no version of '{store.model_name}' is in {ref.value}")
-        return int(version)
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = store.client.get_model_version_by_alias(store.model_name, ref.value)
-    except MlflowException as exc:
-        if exc.error_code not in _NOT_FOUND_CODES:
-            raise
+        return version
+    version = store.version_of_alias(ref.value)
+    if version is None:
         raise RegistryError(
-            f"--model {ref.text}: no version of '{store.model_name}' has the alias '{ref.value}'"
-        ) from None
-    return int(found.version)
+            f"{ref.text}: no version of '{store.model_name}' has the alias '{ref.value}'"
+        )
+    return version

@@ -1,13 +1,14 @@
-"""Annotations and the activations a perfect model would give for them (unique module name:
-test folders share sys.path)."""
+"""Annotations and the activations a perfect model would give for them, for the decoding and
+evaluation tests."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edm.data.annotations import LABELS, Annotation, AudioInfo, Energy, Metadata, Section
+from edm.data.annotations import Annotation, AudioInfo, Energy, Metadata, StructureEntry
 from edm.data.targets import frame_targets
-from edm.evaluation.activations import FrameActivations
+from edm.decoding.activations import FrameActivations
+from edm.vocabulary import LABELS
 
 FPS = 50.0
 
@@ -35,7 +36,7 @@ def make_annotation(
     return Annotation(
         audio=AudioInfo(file="track.wav", duration=duration, bpm=bpm, downbeat=downbeat),
         structure=[
-            Section(bar=b, label=label, time=round(downbeat + (b - 1) * bar, 6))  # type: ignore[arg-type]
+            StructureEntry(bar=b, label=label, time=round(downbeat + (b - 1) * bar, 6))  # type: ignore[arg-type]
             for b, label in sections
         ],
         energy=Energy(low=values, mid=[v * 0.8 for v in values], high=[v * 0.5 for v in values]),

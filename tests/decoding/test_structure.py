@@ -4,13 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
-from structure_factories import activations_from
+from tests.structure_factories import activations_from
 
 from edm.data.annotations import load_annotation, save_annotation
 from edm.data.targets import beat_times
+from edm.decoding.decode import decode_structure
+from edm.decoding.structure import TrackStructure
 from edm.errors import DataError
-from edm.evaluation.decode import decode_structure
-from edm.evaluation.structure import TrackStructure
 
 
 def test_the_annotation_of_a_decoded_track_loads_back_and_trains(annotation, tmp_path) -> None:

@@ -1,0 +1,173 @@
+"""ModelRegistry: the spec's API on MLflow 3, a small front over parts with one job each.
+
+- ``runs``: the experiment, its runs, registering a checkpoint (``TrackedRun``);
+- ``promotion``: stage changes under the promotion lock, the gate, the audit trail;
+- ``queries``: versions, runs, aliases and the audit trail read as typed records;
+- ``downloads``: a version's checkpoint on local disk.
+
+The spec's methods return the spec's dicts, made from the records in ``records``; the typed
+methods beside them (``version_record``, ``version_records``, ``comparison``,
+``stage_holders``) return the records themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edm import settings
+from edm.registry.downloads import Downloads
+from edm.registry.gate import PromotionGate
+from edm.registry.promotion import Promotion
+from edm.registry.queries import Queries
+from edm.registry.runs import Runs
+from edm.registry.store import StoreConnection
+
+if TYPE_CHECKING:
+    from edm.registry.audit import AuditEntry
+    from edm.registry.records import StageHolders, VersionComparison, VersionRecord
+    from edm.registry.store import RetryingClient
+    from edm.registry.tracked_run import TrackedRun
+
+
+class ModelRegistry:
+    """Log checkpoints as registered model versions and move them through stages."""
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment_name: str = settings.DEFAULT_EXPERIMENT,
+        *,
+        model_name: str | None = None,
+        download_dir: str | Path | None = None,
+        promotion_gate: PromotionGate | None = PromotionGate(),
+    ) -> None:
+        """``promotion_gate=None`` turns the Production gate off (see ``edm.registry.gate``)."""
+        self.store = settings.resolve_store(tracking_uri)
+        self.tracking_uri = self.store.tracking_uri
+        self.experiment_name = experiment_name
+        self.model_name = model_name or settings.model_name()
+        self.download_dir = Path(download_dir or settings.DEFAULT_DOWNLOAD_DIR)
+        self.promotion_gate = promotion_gate
+        self.connection = StoreConnection(self.store)
+        self._runs = Runs(self.connection, experiment_name, self.model_name)
+        self._queries = Queries(self.connection, self.model_name, self._runs.experiment_id)
+        self._promotion = Promotion(self.connection, self._queries)
+        self._downloads = Downloads(self.connection, self._queries)
+
+    @property
+    def client(self) -> RetryingClient:
+        """The MLflow client on this store (its calls retried on transient contention)."""
+        return self.connection.client
+
+    def for_model(self, model_name: str) -> ModelRegistry:
+        """A registry for another registered model on the same store and settings."""
+        return ModelRegistry(
+            tracking_uri=self.tracking_uri,
+            experiment_name=self.experiment_name,
+            model_name=model_name,
+            download_dir=self.download_dir,
+            promotion_gate=self.promotion_gate,
+        )
+
+    # ------------------------------------------------------------------ logging
+
+    def log_model(
+        self,
+        model_path: Path,
+        run_name: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Log a checkpoint with its params, metrics and tags; register it as a new version.
+
+        Returns the run id. The run ends FINISHED only once the version exists; any failure
+        on the way marks it FAILED (KILLED on Ctrl-C) so no run is left RUNNING.
+        """
+        return self._runs.log_model(model_path, run_name, params, metrics, tags)
+
+    def start_run(
+        self,
+        run_name: str,
+        tags: Mapping[str, Any] | None = None,
+        *,
+        resume_run_id: str | None = None,
+    ) -> TrackedRun:
+        """Open a run to log into while training; use it as a context manager.
+
+        Default tags (git commit, dirty flag, model type) come first; the caller's win.
+        ``resume_run_id`` reopens an earlier run of this store (a resumed training).
+        """
+        return self._runs.start_run(run_name, tags, resume_run_id=resume_run_id)
+
+    # ------------------------------------------------------------------ stages
+
+    def promote_model(
+        self, version: int, stage: str, reason: str | None = None, *, force: bool = False
+    ) -> AuditEntry | None:
+        """Move a version to a stage; returns the audit entry, or None when it was already there.
+
+        To Production, the promotion gate must pass unless ``force`` (which needs a reason).
+        """
+        return self._promotion.promote(
+            version, stage, reason, force=force, gate=self.promotion_gate
+        )
+
+    def rollback(self, reason: str | None = None) -> AuditEntry:
+        """Put back the version that was in Production before the current one."""
+        return self._promotion.rollback(reason)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def load_production_model(self, output_dir: str | Path | None = None) -> Path | None:
+        """Download the Production checkpoint; return its ``.pt`` path, or None if none."""
+        return self._downloads.production(output_dir or self.download_dir)
+
+    def download_version(self, version: int, output_dir: str | Path | None = None) -> Path:
+        """Download a version's checkpoint folder atomically; return the ``.pt`` file in it."""
+        return self._downloads.version(version, output_dir or self.download_dir)
+
+    # ------------------------------------------------------------------ reading (the spec's dicts)
+
+    def list_models(self, max_results: int = 10) -> list[dict[str, Any]]:
+        """The newest versions first, each with its stage and its run's data."""
+        return [record.to_dict() for record in self.version_records(max_results)]
+
+    def get_model_info(self, version: int) -> dict[str, Any] | None:
+        """Everything about one version, with its audit entries; None if it does not exist."""
+        record = self.version_record(version)
+        return record.to_dict(detail=True) if record is not None else None
+
+    def compare(self, v1: int, v2: int) -> dict[str, Any]:
+        """Params and metrics of two versions side by side, differences marked."""
+        return self.comparison(v1, v2).to_dict()
+
+    def current_versions(self) -> dict[str, int | None]:
+        """Which version holds Production and Staging now."""
+        return self.stage_holders().to_dict()
+
+    def history(self, limit: int | None = None) -> list[AuditEntry]:
+        """Every stage change of the model, newest first."""
+        return self._queries.history(limit)
+
+    # ------------------------------------------------------------------ reading (typed)
+
+    def version_records(self, max_results: int = 10) -> list[VersionRecord]:
+        """The newest versions first, in a constant number of store requests."""
+        return self._queries.version_records(max_results)
+
+    def version_record(self, version: int | str) -> VersionRecord | None:
+        """One version with its run and audit entries; None if it does not exist."""
+        return self._queries.version_record(version)
+
+    def comparison(self, v1: int, v2: int) -> VersionComparison:
+        return self._queries.comparison(v1, v2)
+
+    def stage_holders(self) -> StageHolders:
+        return self._queries.stage_holders()
+
+    def version_of_alias(self, alias: str) -> int | None:
+        """The version an alias points at (``production``, or one set in MLflow); None if none."""
+        return self._queries.version_of_alias(alias)
