@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/train_input.py
 	$(PY) bench/registry_remote.py
 	$(PY) bench/analyze_speed.py
+	$(PY) bench/serve_load.py
 
 clean-store:
 	rm -rf mlruns mlartifacts downloads

@@ -75,9 +75,12 @@ def atomic_write(
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), file_mode())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and exc.filename in (None, temporary):
+            # Name the file being written, not its temporary stand-in (a full disk, say).
+            raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
         raise
     _sync_folder(target.parent)
 

@@ -23,7 +23,9 @@ one line is enough to act on, whether it is read by a CLI user or caught in Pyth
     │   ├── CheckpointError           a checkpoint file that is corrupt or incompatible
     │   │   └── CheckpointNotFoundError   no checkpoint file at the path given
     │   └── WeightsNotFoundError      pretrained weights (MERT) not on disk, with how to get them
-    └── TrainingError                 training cannot go on (no epoch ran, the loss diverged)
+    ├── TrainingError                 training cannot go on (no epoch ran, the loss diverged)
+    └── ServiceError                  a request the inference service refuses (its HTTP status)
+        └── WebhookRefusedError       a webhook delivery with a bad signature or timestamp
 """
 
 from __future__ import annotations
@@ -120,3 +122,16 @@ class WeightsNotFoundError(ModelError):
 
 class TrainingError(EdmError):
     pass
+
+
+class ServiceError(EdmError):
+    """A request the inference service refuses; ``status`` is the HTTP status it answers."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class WebhookRefusedError(ServiceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, message)

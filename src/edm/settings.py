@@ -23,6 +23,8 @@ SQLITE_FILENAME = "mlflow.db"
 DEFAULT_EXPERIMENT = "edm-training"
 DEFAULT_MODEL_NAME = "edm-structure-detector"
 DEFAULT_DOWNLOAD_DIR = "downloads"
+# Builds the MLflow model of a registered checkpoint (see edm.registry.packaging).
+DEFAULT_MODEL_PACKAGER = "edm.inference.packaging:pyfunc_package"
 
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_ARTIFACT_ROOT = "EDM_ARTIFACT_ROOT"
@@ -96,11 +98,17 @@ def mlflow_environment_defaults(*, debug: bool = False) -> dict[str, str]:
     must not set them (a server runs many requests in one process). Apply each with
     ``os.environ.setdefault`` so that a user's own value wins. They keep MLflow from printing:
     download progress bars, "View run at" links for remote stores, migration logs at INFO.
+    A tracking server that stops answering mid-command is retried for seconds, not minutes
+    (MLflow's default: 7 retries with backoff up to 2 minutes each); one that does not answer
+    at all is found by a single probe first (``edm.registry.reachability``).
     """
     return {
         "MLFLOW_LOGGING_LEVEL": "DEBUG" if debug else "WARNING",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
     }
 
 
@@ -130,19 +138,57 @@ def current_user() -> str:
         return "unknown"
 
 
+# Query parameters that carry a secret (``?password=``, libpq's ``sslpassword``, tokens).
+_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential", re.IGNORECASE)
+
+
 def redact_uri(uri: str) -> str:
-    """Replace the password of ``scheme://user:password@host`` with ``***``."""
+    """Replace the secrets of a URI with ``***``: the password of ``scheme://user:pw@host``
+    and the value of query parameters such as ``?password=``."""
     try:
         parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", uri)
-    if parts.password is None:
-        return uri
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        text = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", uri)
+        return _redact_query_text(text)
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        uri = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    if parts.query:  # textually: urlunsplit would drop the empty host of sqlite:////abs/path
+        before, mark, query = uri.partition("?")
+        uri = before + mark + _redact_query_text(query)
+    return uri
+
+
+def uri_secrets(uri: str) -> set[str]:
+    """The secrets written in a URI (its password, secret query values), to scrub from text."""
+    from urllib.parse import parse_qsl, unquote
+
+    found: set[str] = set()
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:
+        parts, password = None, None
+    if password:
+        found |= {password, unquote(password)}
+    query = parts.query if parts is not None else uri.partition("?")[2]
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if value and _SECRET_QUERY_KEY.search(key):
+            found.add(value)
+    for match in re.finditer(r"[?&]([^=&#]+)=([^&#]*)", uri):
+        if match.group(2) and _SECRET_QUERY_KEY.search(match.group(1)):
+            found |= {match.group(2), unquote(match.group(2))}
+    return found - {""}
+
+
+def _redact_query_text(text: str) -> str:
+    def hide(match: re.Match[str]) -> str:
+        key = match.group(2)
+        return f"{match.group(1)}{key}=***" if _SECRET_QUERY_KEY.search(key) else match.group(0)
+
+    return re.sub(r"(^|[?&;])([^=&;#?]+)=([^&;#]*)", hide, text)
 
 
 def _scheme(uri: str) -> str:

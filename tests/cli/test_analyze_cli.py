@@ -119,7 +119,10 @@ def test_a_registry_version_is_downloaded_and_used(
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["model"] == "version 1 of 'edm-structure-detector'"
-    assert (Path("downloads") / "edm-structure-detector-v1" / "best.pt").is_file()
+    # The whole MLflow model lands there: MLmodel, code, and the checkpoint among its artifacts.
+    downloaded = Path("downloads") / "edm-structure-detector-v1"
+    assert (downloaded / "MLmodel").is_file()
+    assert (downloaded / "artifacts" / "best.pt").read_bytes() == model_file.read_bytes()
 
 
 def test_usage_errors(run_edm, model_file: Path, track: Path) -> None:

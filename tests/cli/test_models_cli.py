@@ -68,10 +68,12 @@ def test_info_as_table_and_json(run_edm: RunEdm, three_versions: ModelRegistry) 
         "learning_rate",
         "git_commit",
         "candidate",
+        "bare checkpoint",  # the fixture's file is not an edm checkpoint: no MLflow model
     ):
         assert text in table.stdout
     data = json.loads(run_edm("models", "info", "3", "--json").stdout)
     assert data["stage"] == "Staging"
+    assert data["kind"] == "checkpoint" and data["model_id"] is None
     assert data["audit"][0]["reason"] == "candidate"
 
 

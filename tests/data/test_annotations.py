@@ -79,7 +79,7 @@ _DELETE = object()
         ),
         (("audio.bpm", _DELETE), "audio.bpm", "is required"),
         (("audio.bpm", "fast"), "audio.bpm", "'fast'"),
-        (("audio.bpm", -3), "audio.bpm", "greater than 0"),
+        (("audio.bpm", -3), "audio.bpm", "greater than or equal to 20"),
         (("audio.bmp", 128), "audio.bmp", "is not a known field"),
         (("audio.time_signature", "4-4"), "audio.time_signature", "not a time signature"),
         (("structure.1.time", 0.2), "structure[1].time", "does not come after 0.5"),

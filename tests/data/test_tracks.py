@@ -26,8 +26,9 @@ def test_loads_good_tracks_and_reports_every_skipped_file(
     (data / ".hidden").mkdir()
     (data / ".hidden" / "ignored.yaml").write_text("nonsense: [")
 
-    with caplog.at_level(logging.WARNING, logger="edm.data.tracks"):
-        tracks, skipped = load_dataset(data)
+    with caplog.at_level(logging.INFO, logger="edm.data.tracks"):
+        loaded = load_dataset(data)
+    tracks, skipped = loaded.tracks, loaded.skipped
 
     assert [t.name for t in tracks] == ["good_a", "sub/good_b"]
     assert tracks[1].audio_path == data / "sub" / "good_b.wav"

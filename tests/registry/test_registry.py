@@ -382,7 +382,7 @@ def test_get_model_info_has_everything_and_the_versions_audit(
     assert info["metrics"] == {"best_val_loss": 1.0, "best_epoch": 3.0}
     assert info["params"]["num_epochs"] == "5"
     assert info["tags"]["experiment"] == "baseline"
-    assert info["description"] == ""
+    assert info["description"] == "cnn backbone, best validation loss 1.0000"
     assert [(a["version"], a["to_stage"], a["reason"]) for a in info["audit"]] == [
         (2, "Production", "second"),  # archived version 1: involves it
         (1, "Production", "first"),

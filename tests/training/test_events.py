@@ -62,8 +62,22 @@ def _batches(events: list[TrainingEvent]) -> int:
 
 
 def test_training_writes_nothing_to_stdout_or_stderr(
-    synth_data: Path, tmp_path: Path, store_uri: str, capfd: pytest.CaptureFixture[str]
+    synth_data: Path,
+    tmp_path: Path,
+    store_uri: str,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """edm's own code prints nothing; MLflow's chatter (its INFO log, its download bars) is
+    switched off by the settings every entry point applies, as here."""
+    import logging
+
+    from edm import settings
+
+    for name, value in settings.mlflow_environment_defaults().items():
+        monkeypatch.setenv(name, value)
+    # MLFLOW_LOGGING_LEVEL takes effect when mlflow is first imported, long before this test.
+    monkeypatch.setattr(logging.getLogger("mlflow"), "level", logging.WARNING)
     capfd.readouterr()
     registry = ModelRegistry(tracking_uri=store_uri)
     job = train_from_directory(synth_data, _config(tmp_path, num_epochs=1), registry)

@@ -82,7 +82,13 @@ def test_training_learns_and_registers_everything(
         assert len(registry.client.get_metric_history(result.run_id, metric)) == 8
 
     artifacts = {a.path for a in registry.client.list_artifacts(result.run_id)}
-    assert {"model", "training_config.json", "history.json"} <= artifacts
+    assert {"training_config.json", "history.json"} <= artifacts
+    # The checkpoint is the version's MLflow model, linked to the run with its final metrics.
+    record = registry.version_record(1)
+    assert record is not None and record.kind == "mlflow-model"
+    logged = registry.client.get_logged_model(record.model_id)
+    assert logged.source_run_id == result.run_id
+    assert {m.key for m in logged.metrics} == {"best_val_loss", "best_epoch"}
     assert (
         json.loads(
             Path(

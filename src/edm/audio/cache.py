@@ -12,9 +12,11 @@ Location: ``EDM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/edm/features``, else
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,22 +72,42 @@ class FeatureCache:
     def path_for(self, content_hash: str, key: str) -> Path:
         return self.root / key / content_hash[:2] / f"{content_hash}.npy"
 
-    def load(self, content_hash: str, key: str, *, mmap: bool = False) -> np.ndarray | None:
-        """The cached array, or None when absent or unreadable (an unreadable one is removed)."""
+    def load(
+        self,
+        content_hash: str,
+        key: str,
+        *,
+        mmap: bool = False,
+        problem: Callable[[np.ndarray], str | None] | None = None,
+    ) -> np.ndarray | None:
+        """The cached array, or None when absent or unusable: unreadable (truncated, not a
+        .npy), or found wrong by ``problem`` (shape, NaN). An unusable entry is removed, so
+        that the caller computes and stores it again."""
         path = self.path_for(content_hash, key)
         try:
-            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except FileNotFoundError:
+            array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            wrong = _check_entry(path, array, problem)
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError, EOFError) as exc:
-            logger.warning("discarding unreadable cache entry %s: %s", path, exc)
+            wrong = f"unreadable ({exc})"
+        if wrong is None:
+            return array
+        logger.warning("discarding cache entry %s: %s", path, wrong)
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-            return None
+        return None
 
-    def store(self, content_hash: str, key: str, array: np.ndarray) -> Path:
+    def store(self, content_hash: str, key: str, array: np.ndarray) -> Path | None:
+        """Write an entry; None when it cannot be written (a full disk, a read-only folder):
+        the cache is an optimisation, so that costs a warning, never the caller's work."""
         path = self.path_for(content_hash, key)
-        with atomic_write(path) as handle:
-            np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        try:
+            with atomic_write(path) as handle:
+                np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        except OSError as exc:
+            logger.warning("cannot write cache entry %s: %s", path, exc.strerror or exc)
+            return None
         return path
 
 
@@ -108,12 +130,15 @@ def load_features(
         return log_mel(load_audio(path, params.sample_rate), params)
     content_hash = _content_hash(path)
     key = params.cache_key()
-    cached = store.load(content_hash, key, mmap=mmap)
+    problem = _feature_problem(params)
+    cached = store.load(content_hash, key, mmap=mmap, problem=problem)
     if cached is not None:
         return cached
     features = log_mel(load_audio(path, params.sample_rate), params)
-    store.store(content_hash, key, features)
-    return store.load(content_hash, key, mmap=True) if mmap else features
+    if store.store(content_hash, key, features) is None or not mmap:
+        return features
+    mapped = store.load(content_hash, key, mmap=True, problem=problem)
+    return features if mapped is None else mapped
 
 
 def load_waveform(
@@ -129,12 +154,50 @@ def load_waveform(
         return load_audio(path, sample_rate)
     content_hash = _content_hash(path)
     key = f"wave-v{_WAVEFORM_CODE_VERSION}-{sample_rate}"
-    cached = store.load(content_hash, key, mmap=mmap)
+    cached = store.load(content_hash, key, mmap=mmap, problem=_waveform_problem)
     if cached is not None:
         return cached
     samples = load_audio(path, sample_rate)
-    store.store(content_hash, key, samples)
-    return store.load(content_hash, key, mmap=True) if mmap else samples
+    if store.store(content_hash, key, samples) is None or not mmap:
+        return samples
+    mapped = store.load(content_hash, key, mmap=True, problem=_waveform_problem)
+    return samples if mapped is None else mapped
+
+
+# Entries found sound in this process: (path, size, mtime_ns) → checked once, not per epoch.
+_checked: set[tuple[str, int, int]] = set()
+
+
+def _check_entry(
+    path: Path, array: np.ndarray, problem: Callable[[np.ndarray], str | None] | None
+) -> str | None:
+    stat = path.stat()
+    memo = (str(path), stat.st_size, stat.st_mtime_ns)
+    if memo in _checked:
+        return None
+    if array.dtype != np.float32:
+        return f"dtype {array.dtype}, expected float32"
+    wrong = problem(array) if problem is not None else None
+    if wrong is None and not np.isfinite(array).all():
+        wrong = "holds NaN or infinite values"
+    if wrong is None:
+        _checked.add(memo)
+    return wrong
+
+
+def _feature_problem(params: FeatureParams) -> Callable[[np.ndarray], str | None]:
+    def problem(array: np.ndarray) -> str | None:
+        if array.ndim != 2 or array.shape[0] != params.n_mels or array.shape[1] == 0:
+            return f"shape {array.shape}, expected ({params.n_mels}, frames)"
+        return None
+
+    return problem
+
+
+def _waveform_problem(array: np.ndarray) -> str | None:
+    if array.ndim != 1 or array.shape[0] == 0:
+        return f"shape {array.shape}, expected (samples,)"
+    return None
 
 
 def _resolve(cache: FeatureCache | bool) -> FeatureCache | None:
@@ -149,7 +212,12 @@ def _content_hash(path: Path | str) -> str:
     from edm.audio.io import read_audio_info  # its checks name the file in the error
 
     try:
-        return file_sha256(path)
+        stat = Path(path).stat()
+        if (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino) in _hash_memo:
+            return file_sha256(path)
     except OSError:
-        read_audio_info(path)  # raises AudioError naming the file
-        raise
+        pass
+    # First sight of this file: its header is checked (an absurd one is refused, with the
+    # file's name) before its bytes are hashed, which for a huge file takes long.
+    read_audio_info(path)
+    return file_sha256(path)

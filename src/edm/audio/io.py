@@ -1,7 +1,8 @@
 """Decode audio files (WAV, FLAC, OGG, MP3 through libsndfile) to mono float32 and resample.
 
 Every failure becomes an :class:`~edm.errors.AudioError` naming the file: missing, empty,
-not audio, corrupt, truncated, or holding no samples.
+not audio, corrupt, truncated, holding no samples, or with a header no real recording has
+(a sample rate of 1 Hz or 10 MHz, hours of audio), refused before anything is decoded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # estimate it); a shortfall beyond both margins means the file was cut.
 _TRUNCATION_TOLERANCE = 0.01
 _TRUNCATION_MIN_SECONDS = 0.1
+
+# What a header may claim before anything is decoded or resampled. A header claiming 1 Hz
+# made the resampler allocate billions of samples (and crash); one claiming a day of audio
+# makes the decoder allocate it. Real music lies well inside these bounds.
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 32
+MAX_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ def read_audio_info(path: Path | str) -> AudioFileInfo:
         info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
         raise AudioError(path, _describe(exc)) from None
+    _check_header(path, int(info.samplerate), int(info.channels), int(info.frames))
     return AudioFileInfo(
         path=path,
         format=info.format,
@@ -53,6 +63,24 @@ def read_audio_info(path: Path | str) -> AudioFileInfo:
         channels=int(info.channels),
         frames=int(info.frames),
     )
+
+
+def _check_header(path: Path, sample_rate: int, channels: int, frames: int) -> None:
+    """Refuse a header no real recording has, before it costs memory or time."""
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            path,
+            f"absurd sample rate {sample_rate} Hz in its header "
+            f"(accepted: {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)",
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(path, f"absurd channel count {channels} in its header")
+    if frames > MAX_SECONDS * sample_rate:
+        raise AudioError(
+            path,
+            f"absurd length in its header: {frames / sample_rate / 3600:.1f} h "
+            f"(at most {MAX_SECONDS // 3600} h accepted)",
+        )
 
 
 def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
@@ -63,6 +91,7 @@ def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
         with sf.SoundFile(str(path)) as handle:
             declared = handle.frames
             sample_rate = int(handle.samplerate)
+            _check_header(path, sample_rate, int(handle.channels), int(declared))
             data = handle.read(dtype="float32", always_2d=True)
             file_format = handle.format
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
@@ -104,11 +133,34 @@ def _check_file(path: Path) -> None:
         raise AudioError(path, "is not a file")
     if size == 0:
         raise AudioError(path, "file is empty")
+    try:  # libsndfile would only say "System error."
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise AudioError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if not _looks_like_audio(head):
+        # Unknown bytes would go to the MP3 decoder last, which prints notes on stderr.
+        raise AudioError(path, f"not a supported audio file ({', '.join(SUPPORTED_FORMATS)})")
+
+
+# AIFF (FORM) and BW64 too: libsndfile reads them, and edm always let it.
+_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"FORM", b"fLaC", b"OggS", b"ID3")
+
+
+def _looks_like_audio(head: bytes) -> bool:
+    """WAV, FLAC, Ogg, or MP3 (an ID3 tag or an MPEG frame sync) by its first bytes."""
+    if head.startswith(_MAGIC):
+        return True
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
 
 
 def _describe(exc: Exception) -> str:
     text = str(exc)
-    if "Format not recognised" in text or "unknown format" in text.lower():
+    if (
+        "Format not recognised" in text
+        or "unknown format" in text.lower()
+        or "not a regular file" in text  # what the MP3 decoder says of bytes it cannot parse
+    ):
         return f"not a supported audio file ({', '.join(SUPPORTED_FORMATS)})"
     # libsndfile prefixes its messages with "Error opening '<path>': "; the path is said already.
     detail = text.split("': ", 1)[-1].strip() or type(exc).__name__

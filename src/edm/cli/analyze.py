@@ -18,9 +18,10 @@ import typer
 from edm.atomic import write_text_atomically
 from edm.cli import context
 from edm.cli.output import console, err_console, print_error, print_json
-from edm.errors import EdmError
+from edm.errors import ConfigError, EdmError
 
 if TYPE_CHECKING:
+    from edm.data.annotations import Annotation
     from edm.decoding.structure import TrackStructure
     from edm.inference.pipeline import Analysis
     from edm.registry.refs import ResolvedModel
@@ -29,6 +30,11 @@ MODEL_HELP = (
     "Model: a version number, Production (default) or Staging, models:/NAME/VERSION, "
     "models:/NAME@ALIAS, or a local .pt checkpoint."
 )
+
+
+class AnnotationSchema(StrEnum):
+    edm = "edm"
+    annotator = "annotator"
 
 
 class OutputFormat(StrEnum):
@@ -43,6 +49,12 @@ def analyze(
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     output_format: OutputFormat = typer.Option(
         OutputFormat.table, "--format", "-f", help="table, json, or yaml (the annotation schema)."
+    ),
+    schema: AnnotationSchema = typer.Option(
+        AnnotationSchema.edm,
+        "--schema",
+        help="With --format yaml: edm (ours) or annotator (the spec project's form, tier 3, "
+        "flagged needs_review, for its annotator to open).",
     ),
     output: Path = typer.Option(
         None,
@@ -62,6 +74,8 @@ def analyze(
     from edm.inference.pipeline import File2Structure
     from edm.registry.refs import resolve_model
 
+    if schema is AnnotationSchema.annotator and output_format is not OutputFormat.yaml:
+        raise ConfigError("--schema annotator needs --format yaml")
     resolved = resolve_model(model, lambda: context.registry(ctx))
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
     names = _unique_stems(files)
@@ -71,7 +85,7 @@ def analyze(
         try:
             with _progress(path) as on_progress:
                 analysis = analyzer.analyze(path, on_progress)
-            _emit(analysis, stem, resolved, output_format, output, documents)
+            _emit(analysis, stem, resolved, output_format, output, documents, schema)
             if plot:
                 from edm.inference.plot import plot_structure
 
@@ -81,6 +95,9 @@ def analyze(
         except EdmError as exc:
             failed += 1
             print_error(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+        except OSError as exc:  # writing its result failed (a full disk, a read-only folder)
+            failed += 1
+            print_error(f"{path}: cannot write {exc.filename or 'output'}: {exc.strerror or exc}")
     if documents:
         if output_format is OutputFormat.json:
             print_json({"model": resolved.describe(), "tracks": documents})
@@ -102,6 +119,7 @@ def _emit(
     output_format: OutputFormat,
     output: Path | None,
     documents: list[dict[str, Any]],
+    schema: AnnotationSchema = AnnotationSchema.edm,
 ) -> None:
     """Render one result: a table now, or a file in ``output``, or a document for stdout."""
     structure = analysis.structure
@@ -122,17 +140,39 @@ def _emit(
         return
     folder = output or Path.cwd()
     audio_file = os.path.relpath(analysis.path.resolve(), folder.resolve())
-    annotation = structure.to_annotation(
-        Path(audio_file).as_posix(), source="edm analyze", model=resolved.describe()
-    )
+    if schema is AnnotationSchema.annotator:
+        annotation = _annotator_annotation(structure, Path(audio_file).as_posix(), resolved)
+    else:
+        annotation = structure.to_annotation(
+            Path(audio_file).as_posix(), source="edm analyze", model=resolved.describe()
+        )
     from edm.data.annotations import annotation_to_yaml, save_annotation
 
     if output is None:
-        documents.append({"yaml": annotation_to_yaml(annotation)})
+        documents.append({"yaml": annotation_to_yaml(annotation, schema=schema.value)})
         return
     target = output / f"{stem}.yaml"
-    save_annotation(annotation, target)
+    save_annotation(annotation, target, schema=schema.value)
     err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+
+
+def _annotator_annotation(
+    structure: TrackStructure, audio_file: str, resolved: ResolvedModel
+) -> Annotation:
+    """The spec project's form: tier 3, ``source: ml_model_<name>_v<N>``, needs review."""
+    from datetime import UTC, datetime
+
+    from edm.data.annotator_schema import model_source
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    return structure.to_annotation(
+        audio_file,
+        source=model_source(resolved.model_name, resolved.version, resolved.path.stem),
+        created=now,
+        modified=now,
+        notes=f"edm analyze with {resolved.describe()}",
+        flags=["needs_review"],
+    )
 
 
 def _print_table(path: Path, structure: TrackStructure) -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from edm.cli.output import console
+from edm.cli.data_options import (
+    as_paths,
+    audio_dir_option,
+    min_confidence_option,
+    min_tier_option,
+    tier_summary,
+)
+from edm.cli.output import console, err_console, print_json
 
 app = typer.Typer(
     help="Datasets: synthetic tracks, annotation checks, dataset hash.", no_args_is_help=True
@@ -18,51 +25,97 @@ def synth(
     out_dir: Path = typer.Argument(..., help="Folder to write track_NNN.wav and .yaml into."),
     tracks: int = typer.Option(32, "--tracks", "-n", min=1, help="How many tracks."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte for byte)."),
-    min_seconds: float = typer.Option(60.0, "--min-seconds", help="Shortest track length."),
+    min_seconds: float = typer.Option(
+        None, "--min-seconds", help="Shortest track length [default: 60, or --max-seconds if less]."
+    ),
     max_seconds: float = typer.Option(100.0, "--max-seconds", help="Longest track length."),
     min_bpm: int = typer.Option(118, "--min-bpm", min=40, help="Slowest tempo."),
     max_bpm: int = typer.Option(150, "--max-bpm", max=250, help="Fastest tempo."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Generate synthetic EDM tracks with exact annotations (beats, sections, energy)."""
     from rich.progress import Progress
 
     from edm.synth import SynthConfig, write_synthetic_dataset
 
+    if min_seconds is None:  # asking only for short tracks brings the shortest down with it
+        min_seconds = min(SynthConfig.min_seconds, max_seconds)
     config = SynthConfig(
         min_seconds=min_seconds, max_seconds=max_seconds, min_bpm=min_bpm, max_bpm=max_bpm
     )
-    with Progress(console=console, transient=True) as progress:
+    with Progress(
+        console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task("Synthesising tracks", total=tracks)
         written = write_synthetic_dataset(
             out_dir, tracks, seed=seed, config=config, on_track=lambda _: progress.advance(task)
         )
+    if as_json:
+        print_json({"folder": str(out_dir), "tracks": [str(path) for path in written]})
+        return
     console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {out_dir}", highlight=False)
 
 
 @app.command("check")
 def check(
-    data_dir: Path = typer.Argument(..., help="Folder with annotation YAML files and audio."),
+    data_dir: Path = typer.Argument(..., help="Folder with annotation YAML files (and audio)."),
+    audio_dir: list[Path] = audio_dir_option(),
+    min_tier: int = min_tier_option(),
+    min_confidence: float = min_confidence_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Validate every annotation of a data folder; list the files that would be skipped."""
-    from edm.data.tracks import load_dataset
+    """Validate every annotation of a data folder (ours or the spec project's form); list the
+    files that would be skipped, and the hash of the files a training would use."""
+    from edm.data.tracks import TrackSelection, load_dataset
 
-    tracks, skipped = load_dataset(data_dir)
-    seconds = sum(track.annotation.audio.duration for track in tracks)
+    selection = TrackSelection(min_tier, min_confidence)
+    loaded = load_dataset(data_dir, audio_dirs=as_paths(audio_dir), selection=selection)
+    seconds = sum(track.annotation.audio.duration for track in loaded.tracks)
+    if as_json:
+        print_json(
+            {
+                "folder": str(data_dir),
+                "usable_tracks": len(loaded.tracks),
+                "audio_minutes": round(seconds / 60, 2),
+                "tracks_per_tier": loaded.tier_counts(),
+                "left_out": len(loaded.excluded),
+                "warnings": [str(entry) for entry in loaded.warnings],
+                "skipped": [str(entry) for entry in loaded.skipped],
+                "dataset_hash": loaded.files_hash(),
+            }
+        )
+        if loaded.skipped:
+            raise typer.Exit(1)
+        return
     console.print(
-        f"{len(tracks)} usable tracks ({seconds / 60:.1f} min of audio) in {data_dir}",
+        f"{len(loaded.tracks)} usable tracks ({seconds / 60:.1f} min of audio) in {data_dir}: "
+        f"{tier_summary(loaded.tier_counts())}",
         highlight=False,
+        soft_wrap=True,
     )
-    for entry in skipped:
+    if loaded.excluded:
+        console.print(
+            f"{len(loaded.excluded)} more left out: not {selection.describe()}", highlight=False
+        )
+    for entry in loaded.warnings:
+        console.print(f"[yellow]warning[/] {entry}", highlight=False, soft_wrap=True)
+    for entry in loaded.skipped:
         console.print(f"[yellow]skipped[/] {entry}", highlight=False, soft_wrap=True)
-    if skipped:
+    console.print(f"Dataset hash of the files used: {loaded.files_hash()}", highlight=False)
+    if loaded.skipped:
         raise typer.Exit(1)
 
 
 @app.command("hash")
 def hash_(
     data_dir: Path = typer.Argument(..., help="Data folder (a DVC .dvc file beside it is used)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print the dataset's hash: DVC's directory md5, as recorded with each trained model."""
     from edm.data.lineage import dataset_hash
 
-    console.print(dataset_hash(data_dir), highlight=False)
+    digest = dataset_hash(data_dir)
+    if as_json:
+        print_json({"folder": str(data_dir), "dataset_hash": digest})
+        return
+    console.print(digest, highlight=False)

@@ -10,6 +10,13 @@ import typer
 
 from edm.cli import context
 from edm.cli.analyze import MODEL_HELP
+from edm.cli.data_options import (
+    as_paths,
+    audio_dir_option,
+    min_confidence_option,
+    min_tier_option,
+    print_data_notes,
+)
 from edm.cli.output import console, err_console, print_json
 from edm.errors import ConfigError
 
@@ -32,6 +39,9 @@ TRACK_COLUMNS = (
 def evaluate(
     ctx: typer.Context,
     data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (audio + YAML)."),
+    audio_dir: list[Path] = audio_dir_option(),
+    min_tier: int = min_tier_option(),
+    min_confidence: float = min_confidence_option(),
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     log: bool = typer.Option(
         False,
@@ -48,6 +58,7 @@ def evaluate(
     """Per-track and mean scores: beats, downbeats, boundaries, labels, energy, BPM."""
     from rich.progress import Progress
 
+    from edm.data.tracks import TrackSelection
     from edm.evaluation.evaluate import evaluate_dataset
     from edm.inference.pipeline import File2Structure
     from edm.registry.refs import resolve_model
@@ -67,14 +78,16 @@ def evaluate(
             data_dir,
             analyzer,
             model=resolved.describe(),
+            audio_dirs=as_paths(audio_dir),
+            selection=TrackSelection(min_tier, min_confidence),
             on_track=lambda _, done, total: progress.update(task, completed=done, total=total),
         )
-    logged_run = None
+    logged = None
     if log:
         from edm.evaluation.tracking import log_evaluation
 
         assert resolved.registry is not None and resolved.version is not None
-        logged_run = log_evaluation(resolved.registry, resolved.version, report)
+        logged = log_evaluation(resolved.registry, resolved.version, report)
 
     if as_json:
         document = report.to_dict()
@@ -84,17 +97,23 @@ def evaluate(
             for row in report.tracks
         ]
         document["logged"] = (
-            {"run_id": logged_run, "metrics": report.logged_metrics()} if logged_run else None
+            {
+                "run_id": logged.run_id,
+                "evaluation_run_id": logged.evaluation_run_id,
+                "metrics": report.logged_metrics(),
+            }
+            if logged
+            else None
         )
         print_json(document)
         return
     _print_report(report)
-    for skipped in report.skipped:
-        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)
-    if logged_run:
+    print_data_notes(report.skipped, report.warnings)
+    if logged:
         console.print(
-            f"Logged {len(report.logged_metrics())} test_* metrics and "
-            f"evaluation/per_track.json on run {logged_run} ({resolved.describe()})",
+            f"Logged {len(report.logged_metrics())} test_* metrics on {resolved.describe()} "
+            f"(run {logged.run_id}) and evaluation/per_track.json on its evaluation run "
+            f"{logged.evaluation_run_id}",
             highlight=False,
             soft_wrap=True,
         )

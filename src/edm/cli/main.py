@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
+from typing import NoReturn
 
 import typer
 
 from edm import settings
-from edm.cli import analyze, data, doctor, evaluate, models, train, ui
+from edm.cli import analyze, data, doctor, evaluate, interrupts, models, serve, train, ui
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
 from edm.errors import EdmError
@@ -17,7 +20,7 @@ app = typer.Typer(
     name="edm",
     help="Train, track, version, promote and serve EDM track-structure models.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -28,6 +31,15 @@ app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)
 app.command("analyze")(analyze.analyze)
 app.command("evaluate")(evaluate.evaluate)
+app.command("serve")(serve.serve)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from edm import __version__
+
+        print(f"edm {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -41,6 +53,13 @@ def _global_options(
         help="MLflow tracking store: a directory, sqlite:///, postgresql:// or http(s)://. "
         "Default: ./mlruns (SQLite) with artifacts in ./mlartifacts.",
     ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print edm's version and exit.",
+    ),
 ) -> None:
     ctx.obj = CliState(tracking_uri=tracking_uri)
 
@@ -49,25 +68,57 @@ def debug_enabled() -> bool:
     return os.environ.get("EDM_DEBUG", "") not in ("", "0", "false")
 
 
+def quiet_library_noise(debug: bool) -> None:
+    """Keep libraries' warnings off the screen (EDM_DEBUG=1 or python -W shows them again).
+
+    numpy's RuntimeWarnings, MLflow's UserWarnings and FutureWarnings, urllib3's retry
+    warnings: none of them is for the person at the terminal, who gets edm's own lines.
+    """
+    if debug:
+        return
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
+    for name in ("urllib3", "requests", "alembic", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main() -> None:
     # MLflow reads these from the environment only; the library never sets them.
     for name, value in settings.mlflow_environment_defaults(debug=debug_enabled()).items():
         os.environ.setdefault(name, value)
+    quiet_library_noise(debug_enabled())
+    previous = interrupts.install()
     try:
         app(prog_name="edm")
+    except SystemExit as exc:
+        # Typer turns a KeyboardInterrupt into a silent exit 130: say what happened, once.
+        if exc.code == 130 and interrupts.was_interrupted() and not interrupts.announced():
+            err_console.print(f"[red]Interrupted ({interrupts.received()}).[/]", highlight=False)
+        raise
     except EdmError as exc:
         if debug_enabled():
             raise
         print_error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("[red]Interrupted.[/]")
+        err_console.print(f"[red]Interrupted ({interrupts.received()}).[/]", highlight=False)
         sys.exit(130)
-    except Exception as exc:
-        if debug_enabled():
-            raise
-        print_error(f"unexpected {type(exc).__name__}: {exc} (set EDM_DEBUG=1 for the traceback)")
+    except OSError as exc:  # a full disk, a file that cannot be read: name it
+        if debug_enabled() or not exc.filename:
+            _unexpected(exc)
+        print_error(f"{exc.filename}: {exc.strerror or exc}")
         sys.exit(1)
+    except Exception as exc:
+        _unexpected(exc)
+    finally:
+        interrupts.restore(previous)
+
+
+def _unexpected(exc: Exception) -> NoReturn:
+    if debug_enabled():
+        raise exc
+    print_error(f"unexpected {type(exc).__name__}: {exc} (set EDM_DEBUG=1 for the traceback)")
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,12 @@ def list_models(
     console.print(table)
 
 
+_KIND_TEXT = {
+    "mlflow-model": "MLflow model (mlflow.pyfunc.load_model, mlflow models serve)",
+    "checkpoint": "bare checkpoint (edm only: registered before MLflow models)",
+}
+
+
 @app.command("info")
 def info(
     ctx: typer.Context,
@@ -81,6 +87,7 @@ def info(
         ("Run id", record.run_id or "-"),
         ("Run status", record.run_status or "-"),
         ("Created (UTC)", human_time(record.created)),
+        ("Kind", _KIND_TEXT.get(record.kind, record.kind)),
         ("Source", record.source),
         ("Description", record.description or "-"),
     ):
@@ -104,28 +111,36 @@ def promote(
     force: bool = typer.Option(
         False, "--force", help="Promote to Production past the evaluation gate (needs --reason)."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the audit entry as JSON."),
 ) -> None:
     """Move a version to a stage (Production archives the version it replaces).
 
     Production is gated: the version's test metric (EDM_GATE_METRIC, default
     test_boundary_f_0.5, logged by 'edm evaluate --log') must be at least the current
-    production version's.
+    production version's. A version that was in Production before goes back without the
+    gate, recorded as a rollback.
     """
     entry = registry(ctx).promote_model(version, stage, reason=reason, force=force)
-    if entry is None:
+    if as_json:
+        print_json({"changed": entry is not None, "entry": entry.to_dict() if entry else None})
+    elif entry is None:
         console.print(f"Version {version} is already in that stage; nothing changed.")
-        return
-    console.print(_describe_change(entry))
+    else:
+        console.print(_describe_change(entry))
 
 
 @app.command("rollback")
 def rollback(
     ctx: typer.Context,
     reason: str = typer.Option(None, "--reason", "-r", help="Why: kept in the audit trail."),
+    as_json: bool = typer.Option(False, "--json", help="Print the audit entry as JSON."),
 ) -> None:
     """Put back the version that was in Production before the current one."""
     entry = registry(ctx).rollback(reason=reason)
-    console.print(_describe_change(entry))
+    if as_json:
+        print_json({"changed": True, "entry": entry.to_dict()})
+    else:
+        console.print(_describe_change(entry))
 
 
 @app.command("history")
@@ -133,16 +148,82 @@ def history(
     ctx: typer.Context,
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Newest N entries."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Check the trail's hash chain; exit 1 if an entry was edited, deleted or inserted.",
+    ),
 ) -> None:
-    """The audit trail: every stage change, newest first."""
-    entries = registry(ctx).history(limit=limit)
+    """The audit trail: every stage change, newest first, and aliases changed outside edm.
+
+    With --json, a list of entries; with --verify --json, an object with the entries, the
+    alias drift and the verification.
+    """
+    reg = registry(ctx)
+    entries = reg.history(limit=limit)
+    drift = reg.alias_drift()
+    verification = reg.verify_history() if verify else None
     if as_json:
-        print_json([entry.to_dict() for entry in entries])
-        return
-    if not entries:
-        console.print("No stage changes recorded yet.")
-        return
-    console.print(_audit_table("Stage changes", entries))
+        if verification is None:
+            print_json([entry.to_dict() for entry in entries])
+        else:
+            print_json(
+                {
+                    "entries": [entry.to_dict() for entry in entries],
+                    "drift": [d.to_dict() for d in drift],
+                    "verification": verification.to_dict(),
+                }
+            )
+    else:
+        if entries:
+            console.print(_audit_table("Stage changes", entries))
+        else:
+            console.print("No stage changes recorded yet.")
+        for found in drift:
+            console.print(
+                f"[bold yellow]Not in the trail:[/] {found} "
+                "(recorded by the next promote, rollback or 'edm models repair')",
+                highlight=False,
+            )
+        if verification is not None and verification.ok:
+            console.print(
+                f"Audit trail verified: {verification.entries} entries, the chain is whole.",
+                highlight=False,
+            )
+    if verification is not None and not verification.ok:
+        for problem in verification.problems:
+            output.print_error(f"audit trail {problem}")
+        raise typer.Exit(1)
+
+
+@app.command("repair")
+def repair(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Finish stage changes a crash left half-done and record alias changes made outside edm.
+
+    Exit 1 when damage remains that repair cannot undo: an audit trail whose entries were
+    edited, deleted or inserted (see 'edm models history --verify').
+    """
+    reg = registry(ctx)
+    settled = reg.repair()
+    verification = reg.verify_history()
+    if as_json:
+        print_json(settled.to_dict() | {"verification": verification.to_dict()})
+    else:
+        for held in settled.broken_locks:
+            console.print(f"Broke a stale promotion lock: {held}", highlight=False)
+        for entry in settled.finished:
+            console.print("Finished a crashed change. " + _describe_change(entry))
+        for entry in settled.external:
+            console.print("Recorded a change made outside edm. " + _describe_change(entry))
+        if not settled.anything:
+            console.print("Nothing to repair: no unfinished change, the aliases match the trail.")
+    if not verification.ok:
+        for problem in verification.problems:
+            output.print_error(f"audit trail {problem}")
+        raise typer.Exit(1)
 
 
 @app.command("compare")
@@ -177,12 +258,16 @@ def compare(
 def load_production(
     ctx: typer.Context,
     output_dir: Path = typer.Option(Path("downloads"), "--output", "-o", help="Where to download."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Download the current Production checkpoint."""
     reg = registry(ctx)
     path = reg.load_production_model(output_dir)
     if path is None:
         raise NoProductionModelError(f"no version of '{reg.model_name}' is in Production")
+    if as_json:
+        print_json({"version": reg.stage_holders().production, "checkpoint": str(path)})
+        return
     console.print(str(path), highlight=False, soft_wrap=True)
 
 
@@ -191,6 +276,8 @@ def _describe_change(entry: AuditEntry) -> str:
     text = f"Version {entry.version}: {entry.from_stage.value} → {to_stage}"
     if entry.action == "rollback":
         text = "Rolled back. " + text
+    elif entry.action == "external":
+        text += " [bold yellow](outside edm)[/]"
     if entry.forced:
         text += " [bold yellow](forced)[/]"
     if entry.displaced_version is not None:

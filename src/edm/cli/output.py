@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or redirected, nothing is cut: no terminal width to fit, so tables get room for every
+# full run name and source (a terminal, or an explicit COLUMNS, keeps its own width).
+PIPED_WIDTH = 4000
+
+
+def _width(stream: object) -> int | None:
+    if os.environ.get("COLUMNS") or getattr(stream, "isatty", lambda: False)():
+        return None
+    return PIPED_WIDTH
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 STAGE_STYLES = {
     "Production": "bold green",

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
+from edm.cli import interrupts
 from edm.cli.context import CliState
+from edm.cli.data_options import (
+    as_paths,
+    audio_dir_option,
+    min_confidence_option,
+    min_tier_option,
+    print_data_notes,
+    tier_summary,
+)
 from edm.cli.output import console, err_console
 from edm.errors import ConfigError
 
@@ -24,6 +33,9 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
 def train(
     ctx: typer.Context,
     data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (audio + YAML)."),
+    audio_dir: list[Path] = audio_dir_option(),
+    min_tier: int = min_tier_option(),
+    min_confidence: float = min_confidence_option(),
     registry: bool = typer.Option(
         True, "--registry/--no-registry", help="Log the run to MLflow and register the model."
     ),
@@ -54,9 +66,11 @@ def train(
 ) -> None:
     """Train on DATA_DIR; with the registry, log everything and register a new version."""
     from edm.cli.train_progress import is_main_process, training_progress
-    from edm.training import TrainingConfig
+    from edm.training import TrainingConfig, generate_run_name
     from edm.training.pipeline import train_from_directory
 
+    if run_name is None and resume is None:  # named here so that an interrupt can name it
+        run_name = generate_run_name(backbone, description)
     config = TrainingConfig.create(
         backbone=backbone,
         num_epochs=epochs,
@@ -76,6 +90,8 @@ def train(
         resume=resume,
         device=device,
         num_workers=workers,
+        min_tier=min_tier,
+        min_confidence=min_confidence,
     )
     model_registry = None
     if registry:
@@ -84,12 +100,23 @@ def train(
         state = ctx.find_root().obj or CliState()
         model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
 
-    with training_progress(progress) as callbacks:
-        job = train_from_directory(data_dir, config, model_registry, callbacks=callbacks)
+    try:
+        with training_progress(progress) as callbacks:
+            job = train_from_directory(
+                data_dir,
+                config,
+                model_registry,
+                audio_dirs=as_paths(audio_dir),
+                callbacks=callbacks,
+            )
+    except KeyboardInterrupt:
+        if is_main_process():
+            last = resume if resume is not None else config.output_dir / str(run_name) / "last.pt"
+            _report_interrupt(last, registry)
+        raise typer.Exit(130) from None
     if not is_main_process():
         return
-    for skipped in job.skipped:
-        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False, soft_wrap=True)
+    print_data_notes(job.skipped, job.warnings)
     result = job.result
     console.print(
         f"Trained [bold]{result.run_name}[/] on {job.n_train_tracks} tracks "
@@ -98,6 +125,8 @@ def train(
         + (" (stopped early)" if result.stopped_early else ""),
         highlight=False,
     )
+    excluded = f"; {job.n_excluded_tracks} left out by --min-*" if job.n_excluded_tracks else ""
+    console.print(f"Tracks used: {tier_summary(job.tier_counts)}{excluded}", highlight=False)
     console.print(
         f"Checkpoints: {result.best_checkpoint}, {result.last_checkpoint}",
         highlight=False,
@@ -109,3 +138,15 @@ def train(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _report_interrupt(last: Path, registered: bool) -> None:
+    """One line: what stopped training, how the run ended, where its last checkpoint is."""
+    ended = "the run ended KILLED; " if registered else ""
+    kept = f"last checkpoint {last}" if last.is_file() else "no epoch finished, no checkpoint"
+    err_console.print(
+        f"[red]Interrupted ({interrupts.received()}):[/] {ended}{kept}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    interrupts.announce()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import typer
 
 from edm.cli.context import CliState
 from edm.cli.output import console
+from edm.errors import ConfigError, StoreError
 
 
 def ui(
@@ -24,18 +26,42 @@ def ui(
     if store.is_remote:
         console.print(f"This store is a tracking server: its UI is at {store.display_uri}")
         return
+    _check_can_listen(host, port)
     if store.local_dir is not None:
         store.local_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "mlflow", "ui",
-        "--backend-store-uri", store.tracking_uri,
-        "--host", host,
-        "--port", str(port),
-    ]  # fmt: skip
+    else:  # a database server: MLflow would retry it for 100 s, printing warnings
+        from edm.registry.reachability import unreachable_reason
+
+        reason = unreachable_reason(store.tracking_uri)
+        if reason is not None:
+            raise StoreError(f"the tracking store cannot be reached: {reason}")
+    # The store URI (and its password) travels in the environment, never on a command line
+    # that `ps` shows to every user of the machine; MLflow hands it on the same way.
+    os.environ["MLFLOW_BACKEND_STORE_URI"] = store.tracking_uri
+    command = [sys.executable, "-m", "mlflow", "ui", "--host", host, "--port", str(port)]
     if store.artifact_root:
-        command += ["--default-artifact-root", store.artifact_root, "--no-serve-artifacts"]
+        os.environ["MLFLOW_DEFAULT_ARTIFACT_ROOT"] = store.artifact_root
+        command += ["--no-serve-artifacts"]
     console.print(f"MLflow UI for {store.display_uri} at http://{host}:{port} (Ctrl-C stops it)")
     sys.stdout.flush()
     # MLflow's background job runner (a dozen processes for GenAI jobs) is not needed here.
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     os.execv(sys.executable, command)
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A bad port or one in use is one line now, not a traceback from the child later."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port} is not a port number (1-65535)")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"--host {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As the server will: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

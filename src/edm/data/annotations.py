@@ -1,10 +1,10 @@
-"""The annotation schema: one YAML file per track.
+"""The annotation schema: one YAML file per track, in our form or the spec project's.
 
 ```yaml
 audio:
-  file: track_000.wav        # relative to this YAML file's folder
-  duration: 84.2             # seconds
-  bpm: 128.0
+  file: track_000.wav        # relative to this YAML file's folder (or found in an audio folder)
+  duration: 84.2             # seconds (at most a day)
+  bpm: 128.0                 # 20..400
   downbeat: 1.37             # time in seconds of the first downbeat (bar 1, beat 1)
   time_signature: 4/4
   key: F minor               # optional
@@ -18,47 +18,75 @@ energy:                      # optional: loudness of three bands, each value in 
   low: [0.4, 0.3, 1.0, ...]  # kick and bass
   mid: [0.2, 0.5, 0.9, ...]  # leads, pads, chords
   high: [0.3, 0.7, 0.8, ...] # hats, noise, risers
+  overall: 0.7               # optional, 0..1
+  at_boundaries:             # optional: energy change where structure entry N starts, -1..1
+    - {boundary: 1, delta: 0.25}
 metadata:
   tier: 1                    # 1: checked by hand or exact (synthetic), 2: corrected, 3: automatic
   confidence: 1.0
   source: synthetic          # free text: synthetic, manual, rekordbox export, ...
+  # optional: created, modified (timestamps), verified_by, notes, flags (a list),
+  # validation {beat_grid_valid, cue_points_snapped, min_section_length}, and any other key
 ```
 
 Within a track a value holds from its start until the next one starts; the last holds until the
 end of the track, and frames before the first start have none (label ``unlabeled``, energy 0).
 
+The spec project's annotator writes the same information slightly differently (a list time
+signature, energy ``by_section``): :mod:`edm.data.annotator_schema` describes that form. Each
+file's form is detected when it is read; both give one :class:`Annotation`, and
+:func:`annotation_to_yaml` writes either (``schema="edm"`` or ``"annotator"``).
+
 Loading checks the schema field by field and raises :class:`~edm.errors.AnnotationError` naming
-the file and the field (``structure[2].label``), so one line is enough to fix the file.
+the file and the field (``structure[2].label``), so one line is enough to fix the file. Hostile
+documents (huge integers, deep nesting, non-finite numbers) fail the same way
+(:mod:`edm.data.yaml_io`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edm.atomic import write_text_atomically
+from edm.data.annotator_schema import SCHEMAS, from_annotator, is_annotator_form, to_annotator
+from edm.data.yaml_io import (
+    DOCUMENT,
+    FlowList,
+    FlowMapping,
+    dump_yaml,
+    load_yaml,
+    validation_problem,
+)
 from edm.errors import AnnotationError
 from edm.vocabulary import ENERGY_BANDS, LABELS, Label
 
+logger = logging.getLogger(__name__)
+
 EnergyUnit = Literal["section", "bar"]
+Schema = Literal["edm", "annotator"]
+
+MAX_DURATION_SECONDS = 24 * 3600.0
+"""Longer than any mix; a larger value is a typo (or hostile) and would allocate huge grids."""
+MAX_BAR = 100_000
 
 _TIME_SIGNATURE = re.compile(r"^(\d{1,2})/(1|2|4|8|16)$")
-_DOCUMENT = "(document)"
 
 
 class _Strict(BaseModel):
-    # A misspelt field ("bmp") must fail loudly, not be dropped.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A misspelt field ("bmp") must fail loudly, not be dropped; .inf and .nan are no values.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AudioInfo(_Strict):
     file: str = Field(min_length=1)
-    duration: float = Field(gt=0.0)
-    bpm: float = Field(gt=0.0, le=400.0)
+    duration: float = Field(gt=0.0, le=MAX_DURATION_SECONDS)
+    bpm: float = Field(ge=20.0, le=400.0)
     downbeat: float = Field(ge=0.0)
     time_signature: str = "4/4"
     key: str | None = None
@@ -87,10 +115,17 @@ class AudioInfo(_Strict):
 class StructureEntry(_Strict):
     """One ``structure:`` entry: the section that starts at ``bar`` (and ``time``)."""
 
-    bar: int = Field(ge=1)
+    bar: int = Field(ge=1, le=MAX_BAR)
     label: Label
     time: float = Field(ge=0.0)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class BoundaryChange(_Strict):
+    """How much the energy changes where structure entry ``boundary`` (0-based) starts."""
+
+    boundary: int = Field(ge=0)
+    delta: float = Field(ge=-1.0, le=1.0)
 
 
 class Energy(_Strict):
@@ -98,6 +133,8 @@ class Energy(_Strict):
     low: list[float] = Field(min_length=1)
     mid: list[float] = Field(min_length=1)
     high: list[float] = Field(min_length=1)
+    overall: float | None = Field(default=None, ge=0.0, le=1.0)
+    at_boundaries: list[BoundaryChange] | None = None
 
     @field_validator("low", "mid", "high")
     @classmethod
@@ -111,13 +148,29 @@ class Energy(_Strict):
         return self.low, self.mid, self.high
 
 
-class Metadata(BaseModel):
-    # Free-form extras (annotator, notes) are welcome here.
+class Validation(BaseModel):
+    """Checks the spec project's tools record; edm keeps them and does not act on them."""
+
     model_config = ConfigDict(extra="allow", frozen=True)
+
+    beat_grid_valid: bool | None = None
+    cue_points_snapped: bool | None = None
+    min_section_length: bool | None = None
+
+
+class Metadata(BaseModel):
+    # Free-form extras (annotator, model) are welcome here.
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     tier: int = Field(ge=1, le=3)
     confidence: float = Field(ge=0.0, le=1.0)
     source: str = Field(min_length=1)
+    created: datetime | None = None
+    modified: datetime | None = None
+    verified_by: str | None = None
+    notes: str | None = None
+    flags: list[str] | None = None
+    validation: Validation | None = None
 
 
 class Annotation(_Strict):
@@ -164,125 +217,97 @@ class Annotation(_Strict):
                         "(unit: section wants one per structure entry)",
                     )
                 )
+            for i, change in enumerate(self.energy.at_boundaries or ()):
+                if change.boundary >= len(self.structure):
+                    found.append(
+                        (
+                            f"energy.at_boundaries[{i}].boundary",
+                            f"{change.boundary} is not a structure index "
+                            f"(0..{len(self.structure) - 1})",
+                        )
+                    )
         return found
 
     def audio_path(self, annotation_path: Path) -> Path:
-        """Where the audio file is: ``audio.file`` is relative to the annotation's folder."""
+        """Where the audio file is when it lies beside the annotation (``audio.file`` relative
+        to the annotation's folder, or absolute); :mod:`edm.data.audio_paths` looks further."""
         return annotation_path.parent / self.audio.file
 
 
-def parse_annotation(data: Any, path: Path | str) -> Annotation:
-    """Validate already-parsed YAML data; ``path`` only names the file in errors."""
+def parse_annotation(data: Any, path: Path | str, warnings: list[str] | None = None) -> Annotation:
+    """Validate already-parsed YAML data in either form; ``path`` only names the file in errors.
+
+    What was read but changed (an unknown label read as ``unlabeled``) is appended to
+    ``warnings`` as one line, and logged.
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise AnnotationError(path, _DOCUMENT, f"expected a mapping with 'audio', got {kind}")
+        raise AnnotationError(path, DOCUMENT, f"expected a mapping with 'audio', got {kind}")
+    notes: list[str] = []
+    if is_annotator_form(data):
+        data, notes = from_annotator(data, path)
     try:
         annotation = Annotation.model_validate(data)
     except ValidationError as exc:
-        field, problem = _first_problem(exc)
-        extra = exc.error_count() - 1
-        if extra:
-            problem += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-        raise AnnotationError(path, field, problem) from None
+        raise AnnotationError(path, *validation_problem(exc, LABELS)) from None
     problems = annotation.problems()
     if problems:
         field, problem = problems[0]
         raise AnnotationError(path, field, problem)
+    for note in notes:
+        logger.info("%s: %s", path, note)
+    if warnings is not None:
+        warnings.extend(notes)
     return annotation
 
 
-def load_annotation(path: Path | str) -> Annotation:
-    """Read and validate one annotation file (``yaml.safe_load`` only)."""
+def load_annotation(path: Path | str, warnings: list[str] | None = None) -> Annotation:
+    """Read and validate one annotation file of either form (``yaml.safe_load`` only)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise AnnotationError(path, _DOCUMENT, "file not found") from None
+        raise AnnotationError(path, DOCUMENT, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(path, _DOCUMENT, f"cannot be read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise AnnotationError(path, _DOCUMENT, f"not valid YAML{at}: {problem}") from None
-    return parse_annotation(data, path)
+        raise AnnotationError(path, DOCUMENT, f"cannot be read: {exc}") from None
+    return parse_annotation(load_yaml(text, path), path, warnings)
 
 
-def annotation_to_yaml(annotation: Annotation, path: Path | str | None = None) -> str:
-    """The YAML text of ``annotation``, as :func:`save_annotation` writes it.
+def annotation_to_yaml(
+    annotation: Annotation, path: Path | str | None = None, *, schema: Schema = "edm"
+) -> str:
+    """The YAML text of ``annotation`` in our form or the annotator's, as
+    :func:`save_annotation` writes it.
 
     An inconsistent annotation raises :class:`~edm.errors.AnnotationError` naming ``path``, the
     file it was meant for, or else the annotation of its audio file.
     """
+    if schema not in SCHEMAS:
+        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {schema!r}")
     problems = annotation.problems()
     if problems:
         where = path if path is not None else f"annotation of {annotation.audio.file}"
         raise AnnotationError(where, *problems[0])
-    data = annotation.model_dump(mode="json", exclude_none=True)
-    data["structure"] = [_FlowMapping(entry) for entry in data["structure"]]
+    # Python mode keeps timestamps as timestamps (YAML reads them back as datetimes).
+    data = annotation.model_dump(mode="python", exclude_none=True)
+    if schema == "annotator":
+        return dump_yaml(to_annotator(data))
+    data["structure"] = [FlowMapping(entry) for entry in data["structure"]]
     if "energy" in data:
-        data["energy"] = {
-            k: _FlowList(v) if isinstance(v, list) else v for k, v in data["energy"].items()
-        }
-    return yaml.dump(data, Dumper=_AnnotationDumper, sort_keys=False, allow_unicode=True, width=100)
+        energy = data["energy"]
+        data["energy"] = {k: FlowList(v) if k in ENERGY_BANDS else v for k, v in energy.items()}
+        if "at_boundaries" in energy:
+            data["energy"]["at_boundaries"] = [FlowMapping(c) for c in energy["at_boundaries"]]
+    metadata = data["metadata"]
+    if isinstance(metadata.get("flags"), list):
+        metadata["flags"] = FlowList(metadata["flags"])
+    return dump_yaml(data)
 
 
-def save_annotation(annotation: Annotation, path: Path | str) -> None:
+def save_annotation(annotation: Annotation, path: Path | str, *, schema: Schema = "edm") -> None:
     """Write ``annotation`` as YAML that :func:`load_annotation` reads back unchanged.
 
     The file is replaced atomically so a reader never sees half of it.
     """
     path = Path(path)
-    write_text_atomically(path, annotation_to_yaml(annotation, path))
-
-
-class _FlowMapping(dict):
-    """A mapping written on one line: ``- {bar: 9, label: drop, time: 16.37}``."""
-
-
-class _FlowList(list):
-    """A list written on one line: ``low: [0.4, 0.3, 1.0]``."""
-
-
-class _AnnotationDumper(yaml.SafeDumper):
-    pass
-
-
-_AnnotationDumper.add_representer(
-    _FlowMapping,
-    lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True),
-)
-_AnnotationDumper.add_representer(
-    _FlowList,
-    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True),
-)
-
-
-def _first_problem(exc: ValidationError) -> tuple[str, str]:
-    error = exc.errors(include_url=False)[0]
-    field = _format_location(error["loc"]) or _DOCUMENT
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "missing":
-        return field, "is required"
-    if kind == "extra_forbidden":
-        return field, "is not a known field"
-    if kind == "literal_error" and field.endswith("label"):
-        return field, f"{value!r} is not one of {', '.join(LABELS)}"
-    message = error["msg"].removeprefix("Value error, ")
-    if kind in ("value_error", "literal_error"):
-        return field, message
-    return field, f"{value!r}: {message}" if _is_scalar(value) else message
-
-
-def _format_location(location: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
+    write_text_atomically(path, annotation_to_yaml(annotation, path, schema=schema))

@@ -41,14 +41,24 @@ from torch.utils.data import Dataset
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.data.targets import DEFAULT_BOUNDARY_SIGMA, FrameTargets, frame_targets
-from edm.data.tracks import LoadedDataset, SkippedFile, Track, load_dataset, split_tracks
+from edm.data.tracks import (
+    FileWarning,
+    LoadedDataset,
+    SkippedFile,
+    Track,
+    TrackSelection,
+    load_dataset,
+    split_tracks,
+)
 from edm.vocabulary import INPUT_KINDS, MERT_SAMPLE_RATE, InputKind
 
 __all__ = [
     "IGNORE_INDEX",
+    "FileWarning",
     "LoadedDataset",
     "SkippedFile",
     "Track",
+    "TrackSelection",
     "TrainingDataset",
     "ValidationDataset",
     "collate",

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from edm.errors import DataError
@@ -23,9 +24,9 @@ def _git(args: list[str], cwd: Path | None) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def git_commit(cwd: Path | None = None) -> str:
-    """Short hash of HEAD in the repository the code runs in, or "unknown"."""
-    return _git(["rev-parse", "--short", "HEAD"], cwd) or UNKNOWN
+def git_commit(cwd: Path | None = None, *, short: bool = True) -> str:
+    """Hash of HEAD (short, or all 40 digits) in the repository the code runs in, or "unknown"."""
+    return _git(["rev-parse", *(["--short"] if short else []), "HEAD"], cwd) or UNKNOWN
 
 
 def git_dirty(cwd: Path | None = None) -> bool | None:
@@ -60,15 +61,21 @@ def dataset_hash(data_dir: Path | str) -> str:
 
 def directory_md5(data_dir: Path) -> str:
     """DVC's directory hash: md5 of the JSON list of ``{"md5", "relpath"}`` sorted by path."""
-    entries = []
-    for root, dirs, files in os.walk(data_dir):
+    files = {}
+    for root, dirs, names in os.walk(data_dir):
         dirs.sort()
-        for name in files:
+        for name in names:
             path = Path(root) / name
             if path.is_file():
-                entries.append(
-                    {"md5": _file_md5(path), "relpath": path.relative_to(data_dir).as_posix()}
-                )
+                files[path.relative_to(data_dir).as_posix()] = path
+    return files_hash(files)
+
+
+def files_hash(files: Mapping[str, Path]) -> str:
+    """DVC's directory hash of the files given as ``{relpath: path}`` (the files a training
+    used, which may lie in several folders): equal to :func:`directory_md5` of a folder that
+    holds exactly these files at these relative paths."""
+    entries = [{"md5": _file_md5(path), "relpath": relpath} for relpath, path in files.items()]
     entries.sort(key=lambda entry: entry["relpath"])
     listing = json.dumps(entries, sort_keys=True).encode("utf-8")
     return hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"

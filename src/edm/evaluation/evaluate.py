@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edm.data.tracks import SkippedFile, Track, load_dataset
+from edm.data.tracks import FileWarning, SkippedFile, Track, TrackSelection, load_dataset
 from edm.decoding.structure import TrackStructure
 from edm.errors import AudioError, DataError
 from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
@@ -29,6 +29,7 @@ class EvaluationReport:
     tracks: list[dict[str, Any]]  # per track: "track", "bpm", "reference_bpm" and the metrics
     aggregate: dict[str, float]
     skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)  # used, with a change (labels)
 
     def logged_metrics(self) -> dict[str, float]:
         """The aggregates under their ``test_*`` names (NaN ones left out: MLflow refuses them)."""
@@ -46,6 +47,7 @@ class EvaluationReport:
             "aggregate": self.aggregate,
             "tracks": self.tracks,
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+            "warnings": [{"path": str(w.path), "message": w.message} for w in self.warnings],
         }
 
 
@@ -54,15 +56,18 @@ def evaluate_dataset(
     analyze: Analyzer,
     *,
     model: str = "",
+    audio_dirs: Iterable[Path | str] = (),
+    selection: TrackSelection | None = None,
     on_track: Callable[[Track, int, int], None] | None = None,
 ) -> EvaluationReport:
     """Run ``analyze`` on every usable track of ``data_dir`` and score it.
 
     Tracks whose audio fails to decode are skipped and reported, like unusable annotations.
+    ``audio_dirs`` and ``selection`` are :func:`~edm.data.tracks.load_dataset`'s.
     ``on_track(track, done, total)`` is called after each track.
     """
     data_dir = Path(data_dir)
-    loaded = load_dataset(data_dir)
+    loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
     skipped = list(loaded.skipped)
     rows: list[dict[str, Any]] = []
     for done, track in enumerate(loaded.tracks, start=1):
@@ -91,4 +96,5 @@ def evaluate_dataset(
         tracks=rows,
         aggregate=aggregate([{k: row[k] for k in METRIC_NAMES} for row in rows]),
         skipped=skipped,
+        warnings=loaded.warnings,
     )

@@ -1,15 +1,19 @@
-"""Store an evaluation on the run of the model version it evaluated.
+"""Store an evaluation with the model version it evaluated, all of it or none of it.
 
-The aggregates become ``test_*`` metrics of that run, which is where the promotion gate and
-``edm models compare`` look; the per-track table becomes the artifact
-``evaluation/per_track.json``. Only the registry's public API is used: the run is reopened
-with ``start_run(resume_run_id=...)``, which ends it FINISHED again (FAILED if logging fails).
+The evaluation gets its own run, a child of the version's training run (the MLflow UI nests it
+there): per-track table ``evaluation/per_track.json``, the aggregates as ``test_*`` metrics,
+what was evaluated as tags. Only once that run is complete do the ``test_*`` metrics reach the
+version itself, in one request: onto the training run, where the promotion gate and
+``edm models compare`` read them, linked to the version's MLflow model. So a failure half-way
+leaves the version without scores (the child run ends FAILED), and the training run's status,
+start and end stay those of the training.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,26 +26,39 @@ if TYPE_CHECKING:
 
 ARTIFACT_DIR = "evaluation"
 PER_TRACK_FILE = "per_track.json"
+EVALUATION_RUN_TAG = "edm.evaluation.run_id"
 
 
-def log_evaluation(registry: ModelRegistry, version: int, report: EvaluationReport) -> str:
-    """Log ``report`` onto the run of ``version``; returns that run's id."""
-    run_id = _run_of_version(registry, version)
+@dataclass(frozen=True)
+class LoggedEvaluation:
+    run_id: str  # the version's (training) run, which now holds the test_* metrics
+    evaluation_run_id: str  # the evaluation's own run, a child of it
+
+
+def log_evaluation(
+    registry: ModelRegistry, version: int, report: EvaluationReport
+) -> LoggedEvaluation:
+    """Log ``report`` for ``version``: its own run first, then the scores onto the version."""
+    training_run = _run_of_version(registry, version)
+    metrics = report.logged_metrics()
+    tags = {
+        "edm.evaluation.data_dir": str(report.data_dir),
+        "edm.evaluation.dataset_hash": _dataset_hash(report.data_dir),
+        "edm.evaluation.n_tracks": str(len(report.tracks)),
+        "edm.evaluation.time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "edm.evaluation.version": str(version),
+    }
     with tempfile.TemporaryDirectory(prefix="edm-evaluation-") as folder:
         per_track = Path(folder) / PER_TRACK_FILE
         per_track.write_text(json.dumps(report.to_dict(), indent=2, default=_plain))
-        with registry.start_run(f"evaluation of version {version}", resume_run_id=run_id) as run:
-            run.log_metrics(report.logged_metrics())
-            run.set_tags(
-                {
-                    "edm.evaluation.data_dir": str(report.data_dir),
-                    "edm.evaluation.dataset_hash": _dataset_hash(report.data_dir),
-                    "edm.evaluation.n_tracks": len(report.tracks),
-                    "edm.evaluation.time": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            )
+        with registry.start_run(
+            f"evaluation of version {version}", tags=tags, parent_run_id=training_run
+        ) as run:
             run.log_artifact(per_track, ARTIFACT_DIR)
-    return run_id
+            run.log_metrics(metrics)
+    # The evaluation run is complete and FINISHED: only now may the scores reach the version.
+    registry.link_metrics(version, metrics, tags={**tags, EVALUATION_RUN_TAG: run.run_id})
+    return LoggedEvaluation(run_id=training_run, evaluation_run_id=run.run_id)
 
 
 def _run_of_version(registry: ModelRegistry, version: int) -> str:

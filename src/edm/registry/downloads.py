@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edm.errors import ModelVersionNotFoundError, RegistryError
-from edm.registry.records import version_number
+from edm.registry.records import LOGGED_MODEL_PREFIX, version_number
 from edm.registry.stages import Stage, aliased_version
 from edm.registry.tracked_run import CHECKPOINT_ARTIFACT_PATH
 
@@ -49,7 +49,11 @@ class Downloads:
             root.mkdir(parents=True, exist_ok=True)
             final = root / f"{self.model_name}-v{number}"
             with tempfile.TemporaryDirectory(dir=root, prefix=".partial-") as tmp:
-                if model_version.run_id:
+                # A logged model (models:/<id>) holds the checkpoint among its artifacts; a
+                # bare-checkpoint version keeps it in its run's model/ folder.
+                if model_version.run_id and not model_version.source.startswith(
+                    LOGGED_MODEL_PREFIX
+                ):
                     fetched = self._connection.client.download_artifacts(
                         model_version.run_id, CHECKPOINT_ARTIFACT_PATH, tmp
                     )
@@ -57,7 +61,7 @@ class Downloads:
                     from mlflow.artifacts import download_artifacts
 
                     fetched = download_artifacts(
-                        artifact_uri=model_version.source,
+                        artifact_uri=self._artifact_location(model_version.source),
                         dst_path=tmp,
                         tracking_uri=self._connection.location.tracking_uri,
                     )
@@ -69,3 +73,11 @@ class Downloads:
                     shutil.rmtree(final)
                 Path(fetched).rename(final)
         return final / relative
+
+    def _artifact_location(self, source: str) -> str:
+        """Where a version's files are: a logged model's own artifact location (MLflow
+        resolves ``models:/<id>`` through the process-wide tracking URI, not this store's)."""
+        if not source.startswith(LOGGED_MODEL_PREFIX):
+            return source
+        model_id = source.removeprefix(LOGGED_MODEL_PREFIX).strip("/")
+        return self._connection.client.get_logged_model(model_id).artifact_location

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edm import settings
+from edm.errors import ModelVersionNotFoundError, RegistryError
+from edm.registry.checkup import Checkup
 from edm.registry.downloads import Downloads
 from edm.registry.gate import PromotionGate
 from edm.registry.promotion import Promotion
@@ -26,9 +28,13 @@ from edm.registry.store import StoreConnection
 
 if TYPE_CHECKING:
     from edm.registry.audit import AuditEntry
+    from edm.registry.checkup import RegistryCheck
+    from edm.registry.packaging import Packager
+    from edm.registry.promotion import Settled
     from edm.registry.records import StageHolders, VersionComparison, VersionRecord
     from edm.registry.store import RetryingClient
     from edm.registry.tracked_run import TrackedRun
+    from edm.registry.trail import Drift, Verification
 
 
 class ModelRegistry:
@@ -42,8 +48,13 @@ class ModelRegistry:
         model_name: str | None = None,
         download_dir: str | Path | None = None,
         promotion_gate: PromotionGate | None = PromotionGate(),
+        packager: str | Packager | None = settings.DEFAULT_MODEL_PACKAGER,
     ) -> None:
-        """``promotion_gate=None`` turns the Production gate off (see ``edm.registry.gate``)."""
+        """``promotion_gate=None`` turns the Production gate off (see ``edm.registry.gate``).
+
+        ``packager`` turns a checkpoint into an MLflow model when it is registered (see
+        ``edm.registry.packaging``); None registers bare checkpoints, as edm once did.
+        """
         self.store = settings.resolve_store(tracking_uri)
         self.tracking_uri = self.store.tracking_uri
         self.experiment_name = experiment_name
@@ -51,9 +62,11 @@ class ModelRegistry:
         self.download_dir = Path(download_dir or settings.DEFAULT_DOWNLOAD_DIR)
         self.promotion_gate = promotion_gate
         self.connection = StoreConnection(self.store)
-        self._runs = Runs(self.connection, experiment_name, self.model_name)
+        self.packager = packager
+        self._runs = Runs(self.connection, experiment_name, self.model_name, packager)
         self._queries = Queries(self.connection, self.model_name, self._runs.experiment_id)
         self._promotion = Promotion(self.connection, self._queries)
+        self._checkup = Checkup(self.connection, self._queries)
         self._downloads = Downloads(self.connection, self._queries)
 
     @property
@@ -69,6 +82,7 @@ class ModelRegistry:
             model_name=model_name,
             download_dir=self.download_dir,
             promotion_gate=self.promotion_gate,
+            packager=self.packager,
         )
 
     # ------------------------------------------------------------------ logging
@@ -94,13 +108,32 @@ class ModelRegistry:
         tags: Mapping[str, Any] | None = None,
         *,
         resume_run_id: str | None = None,
+        parent_run_id: str | None = None,
     ) -> TrackedRun:
         """Open a run to log into while training; use it as a context manager.
 
-        Default tags (git commit, dirty flag, model type) come first; the caller's win.
-        ``resume_run_id`` reopens an earlier run of this store (a resumed training).
+        Default tags (git commit, dirty flag, model type, MLflow's provenance tags) come first;
+        the caller's win. ``resume_run_id`` reopens an earlier run of this store (a resumed
+        training); ``parent_run_id`` opens a child run of that one (an evaluation, say).
         """
-        return self._runs.start_run(run_name, tags, resume_run_id=resume_run_id)
+        return self._runs.start_run(
+            run_name, tags, resume_run_id=resume_run_id, parent_run_id=parent_run_id
+        )
+
+    def link_metrics(
+        self, version: int, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None
+    ) -> None:
+        """Add metrics (and run tags) to a version, all in one request or none.
+
+        They land on the version's run, where the gate and ``compare`` read them, linked to the
+        version's MLflow model so its model page shows them; the run's status and times stay.
+        """
+        record = self.version_record(version)
+        if record is None:
+            raise ModelVersionNotFoundError(self.model_name, version)
+        if not record.run_id:
+            raise RegistryError(f"version {version} of '{self.model_name}' has no run")
+        self._runs.link_metrics(record.run_id, record.model_id, metrics, tags)
 
     # ------------------------------------------------------------------ stages
 
@@ -118,6 +151,23 @@ class ModelRegistry:
     def rollback(self, reason: str | None = None) -> AuditEntry:
         """Put back the version that was in Production before the current one."""
         return self._promotion.rollback(reason)
+
+    def repair(self) -> Settled:
+        """Finish stage changes a crash left half-done (breaking its stale lock) and record
+        alias moves made outside edm in the audit trail."""
+        return self._promotion.repair()
+
+    def check_registry(self) -> RegistryCheck:
+        """Unfinished changes, alias drift and the audit chain's state; changes nothing."""
+        return self._checkup.check()
+
+    def verify_history(self) -> Verification:
+        """Check the audit trail's hash chain: entries edited, deleted or inserted."""
+        return self._checkup.verify()
+
+    def alias_drift(self) -> list[Drift]:
+        """Stage aliases that do not point where the audit trail says (moved outside edm)."""
+        return self._checkup.drift()
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -171,3 +221,11 @@ class ModelRegistry:
     def version_of_alias(self, alias: str) -> int | None:
         """The version an alias points at (``production``, or one set in MLflow); None if none."""
         return self._queries.version_of_alias(alias)
+
+    # ------------------------------------------------------------------ live evidence
+
+    def log_live_metrics(self, version: int | str, metrics: Mapping[str, float]) -> str:
+        """Log the service's live figures onto a version's (finished) run; returns the run id."""
+        from edm.registry.live import log_live_metrics
+
+        return log_live_metrics(self.connection, self._queries, version, metrics)

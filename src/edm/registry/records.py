@@ -14,6 +14,10 @@ from edm.errors import ModelVersionNotFoundError
 from edm.registry.audit import AuditEntry
 from edm.registry.stages import Stage
 
+LOGGED_MODEL_PREFIX = "models:/"
+MLFLOW_MODEL_KIND = "mlflow-model"
+CHECKPOINT_KIND = "checkpoint"
+
 
 @dataclass(frozen=True)
 class VersionRecord:
@@ -40,6 +44,19 @@ class VersionRecord:
     audit: tuple[AuditEntry, ...] = ()
 
     @property
+    def model_id(self) -> str | None:
+        """The MLflow logged model this version is, or None for a bare checkpoint version."""
+        if self.source.startswith(LOGGED_MODEL_PREFIX):
+            return self.source.removeprefix(LOGGED_MODEL_PREFIX).strip("/") or None
+        return None
+
+    @property
+    def kind(self) -> str:
+        """``mlflow-model``: loads with mlflow.pyfunc and serves with ``mlflow models serve``;
+        ``checkpoint``: a bare ``.pt`` registered before edm logged MLflow models."""
+        return MLFLOW_MODEL_KIND if self.model_id is not None else CHECKPOINT_KIND
+
+    @property
     def created(self) -> datetime | None:
         if not self.created_timestamp:
             return None
@@ -64,6 +81,8 @@ class VersionRecord:
         if not detail:
             return summary
         return summary | {
+            "kind": self.kind,
+            "model_id": self.model_id,
             "description": self.description,
             "source": self.source,
             "run_status": self.run_status,

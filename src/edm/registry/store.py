@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlflow.exceptions import MlflowException
 
 from edm.errors import EdmError, PermissionDeniedError, StoreError
-from edm.settings import StoreLocation, current_user
+from edm.settings import StoreLocation, current_user, uri_secrets
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -63,6 +63,11 @@ def make_client(location: StoreLocation) -> RetryingClient:
         return RetryingClient(MlflowClient(tracking_uri=uri, registry_uri=uri))
 
     if location.local_dir is None:
+        from edm.registry.reachability import unreachable_reason
+
+        reason = unreachable_reason(location.tracking_uri)
+        if reason is not None:
+            raise StoreError(f"the tracking store cannot be reached: {scrub(reason, location)}")
         return connect()
     return _open_local_store(location, connect)
 
@@ -155,15 +160,8 @@ def is_already_exists(exc: BaseException) -> bool:
 
 def scrub(text: str, location: StoreLocation) -> str:
     """Remove the store's password from a message before anyone sees it."""
-    from urllib.parse import unquote, urlsplit
-
     secrets = {os.environ.get("MLFLOW_TRACKING_PASSWORD") or ""}
-    try:
-        password = urlsplit(location.tracking_uri).password
-    except ValueError:
-        password = None
-    if password:
-        secrets |= {password, unquote(password)}
+    secrets |= uri_secrets(location.tracking_uri)
     for secret in sorted(secrets - {""}, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

@@ -25,8 +25,8 @@ CHECKPOINT_ARTIFACT_PATH = "model"
 RUN_VERSION_TAG = "edm.model_version"
 _PER_BATCH = {"params": 100, "metrics": 1000, "tags": 100}  # MLflow's log_batch limits
 
-# (run_id, artifact_uri, checkpoint file name) -> the new version number
-RegisterCheckpoint = Callable[[str, str, str], int]
+# (run_id, artifact_uri, checkpoint, metrics linked to the version, step) -> the new version
+RegisterCheckpoint = Callable[[str, str, Path, Mapping[str, float], int], int]
 
 
 class TrackedRun:
@@ -85,17 +85,20 @@ class TrackedRun:
         with self._errors("uploading an artifact of"):
             self._connection.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def register(self, checkpoint: Path) -> int:
-        """Upload the checkpoint under ``model/`` and register it as a new version."""
+    def register(
+        self,
+        checkpoint: Path,
+        linked_metrics: Mapping[str, float] | None = None,
+        step: int = 0,
+    ) -> int:
+        """Register the checkpoint as a new version; ``linked_metrics`` (the final scores, such
+        as best_val_loss) are logged on the run and linked to the version's MLflow model."""
         checkpoint = Path(checkpoint)
         if not checkpoint.is_file():
             raise CheckpointNotFoundError(checkpoint)
         with self._errors("registering"):
-            self._connection.client.log_artifact(
-                self.run_id, str(checkpoint), CHECKPOINT_ARTIFACT_PATH
-            )
             self.version = self._register_checkpoint(
-                self.run_id, self.artifact_uri, checkpoint.name
+                self.run_id, self.artifact_uri, checkpoint, dict(linked_metrics or {}), step
             )
             self._connection.client.set_tag(self.run_id, RUN_VERSION_TAG, str(self.version))
         return self.version

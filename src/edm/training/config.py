@@ -32,6 +32,9 @@ class TrainingConfig(BaseModel):
     early_stopping_min_delta: float = Field(0.0, ge=0)  # smaller gains count as no improvement
     crop_seconds: float = Field(12.0, gt=0)
     val_fraction: float = Field(0.2, gt=0, lt=1)
+    # Which annotated tracks to train on: tier N or better (1 is best), confidence >= X.
+    min_tier: int | None = Field(None, ge=1, le=3)
+    min_confidence: float | None = Field(None, ge=0, le=1)
     num_workers: int = Field(0, ge=0)
     output_dir: Path = Path("outputs")
     run_name: str | None = None
@@ -47,6 +50,19 @@ class TrainingConfig(BaseModel):
             raise ValueError(f"'{value}' is not auto, cpu, cuda, cuda:N or mps")
         return value
 
+    @field_validator("run_name")
+    @classmethod
+    def _plain_run_name(cls, value: str | None) -> str | None:
+        # The run's checkpoints go to output_dir/run_name: a name must stay inside output_dir.
+        if value is None:
+            return value
+        if not value.strip() or value.strip(".") == "" or any(c in value for c in "/\\\0"):
+            raise ValueError(
+                f"'{value}' is not a plain name (no '/', '\\', '..' or empty name): "
+                "checkpoints go to OUTPUT/RUN_NAME"
+            )
+        return value
+
     @classmethod
     def create(cls, **values: Any) -> TrainingConfig:
         """Build from keyword values; a bad value is a ConfigError naming its field."""
@@ -55,13 +71,14 @@ class TrainingConfig(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "config"
-            raise ConfigError(f"training config field '{where}': {first['msg']}") from None
+            problem = first["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"training config field '{where}': {problem}") from None
 
     def to_params(self) -> dict[str, Any]:
         """The spec's logged parameters plus the rest of the knobs that change the result."""
         keys = (
             "backbone", "num_epochs", "learning_rate", "scheduler", "weight_decay",
             "gradient_clip", "batch_size", "warmup_epochs", "seed", "early_stopping_patience",
-            "crop_seconds", "val_fraction",
+            "crop_seconds", "val_fraction", "min_tier", "min_confidence",
         )  # fmt: skip
         return {k: getattr(self, k) for k in keys}

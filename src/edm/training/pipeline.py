@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from edm.data.dataset import (
+    FileWarning,
+    LoadedDataset,
     SkippedFile,
+    TrackSelection,
     TrainingDataset,
     ValidationDataset,
     collate,
@@ -41,6 +44,9 @@ class TrainingJob:
     skipped: list[SkippedFile]
     n_train_tracks: int
     n_val_tracks: int
+    warnings: list[FileWarning] = field(default_factory=list)
+    n_excluded_tracks: int = 0  # usable, but below --min-tier / --min-confidence
+    tier_counts: dict[int, int] = field(default_factory=dict)  # of the tracks used
 
 
 def train_from_directory(
@@ -48,17 +54,23 @@ def train_from_directory(
     config: TrainingConfig,
     registry: ModelRegistry | None = None,
     *,
+    audio_dirs: Iterable[Path | str] = (),
     model_options: dict[str, Any] | None = None,
     crops_per_track: int = 4,
     callbacks: Iterable[TrainingCallback] = (),
 ) -> TrainingJob:
-    """Train on every usable annotated track under ``data_dir``; report skipped files.
+    """Train on the usable annotated tracks under ``data_dir`` that ``config.min_tier`` and
+    ``config.min_confidence`` select; report skipped files.
 
-    ``callbacks`` receive the trainer's progress events (``edm.training.events``).
+    Audio not beside its annotation is looked for in ``audio_dirs``. With a registry the run
+    gets tags for the data: ``dataset_hash`` of exactly the files used, and how many tracks of
+    each tier it used (``data_tier_1_tracks``...). ``callbacks`` receive the trainer's progress
+    events (``edm.training.events``).
     """
-    loaded = load_dataset(data_dir)
+    selection = TrackSelection(config.min_tier, config.min_confidence)
+    loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
     for skipped in loaded.skipped:
-        log.warning("skipped %s", skipped)
+        log.info("skipped %s", skipped)
     train_tracks, val_tracks = split_tracks(loaded.tracks, config.val_fraction, config.seed)
     if not train_tracks or not val_tracks:
         raise DataError(
@@ -97,9 +109,36 @@ def train_from_directory(
     val_loader = DataLoader(
         val_set, batch_size=1, shuffle=False, collate_fn=collate, num_workers=config.num_workers
     )
-    config = config.model_copy(update={"data_dir": Path(data_dir)})
+    data_tags = _data_tags(loaded, selection) if registry is not None else {}
+    # The user's --tag wins, as over the trainer's own lineage tags.
+    config = config.model_copy(
+        update={"data_dir": Path(data_dir), "tags": {**data_tags, **config.tags}}
+    )
     trainer = Trainer(
         model, train_loader, val_loader, config, registry=registry, callbacks=callbacks
     )
     result = trainer.train()
-    return TrainingJob(result, loaded.skipped, len(train_tracks), len(val_tracks))
+    return TrainingJob(
+        result,
+        loaded.skipped,
+        len(train_tracks),
+        len(val_tracks),
+        warnings=loaded.warnings,
+        n_excluded_tracks=len(loaded.excluded),
+        tier_counts=loaded.tier_counts(),
+    )
+
+
+def _data_tags(loaded: LoadedDataset, selection: TrackSelection) -> dict[str, str]:
+    """What the run was trained on: the hash of exactly the files used, counts per tier."""
+    tags = {
+        "dataset_hash": loaded.files_hash(),
+        "data_selection": selection.describe(),
+        "data_excluded_tracks": str(len(loaded.excluded)),
+        "data_skipped_files": str(len(loaded.skipped)),
+    }
+    for tier, count in loaded.tier_counts().items():
+        tags[f"data_tier_{tier}_tracks"] = str(count)
+    if loaded.audio_dirs:
+        tags["audio_dirs"] = ":".join(str(d) for d in loaded.audio_dirs)
+    return tags

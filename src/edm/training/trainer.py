@@ -297,7 +297,7 @@ class Trainer:
 
     def _lineage_tags(self) -> dict[str, str]:
         tags = {"model_type": "multitask", "backbone": self.config.backbone}
-        if self.config.data_dir is not None:
+        if self.config.data_dir is not None and "dataset_hash" not in self.config.tags:
             from edm.data.lineage import dataset_hash
 
             tags["dataset_hash"] = dataset_hash(self.config.data_dir)
@@ -305,17 +305,17 @@ class Trainer:
         return tags
 
     def _finish(self, run: TrackedRun, result: TrainingResult) -> None:
-        run.log_metrics(
-            {"best_val_loss": result.best_val_loss, "best_epoch": result.best_epoch},
-            step=result.epochs_run,
-        )
         config_file = result.output_dir / CONFIG_ARTIFACT
         write_text_atomically(config_file, self.config.model_dump_json(indent=2))
         run.log_artifact(config_file)
         history_file = result.output_dir / "history.json"
         write_text_atomically(history_file, json.dumps(result.history, indent=2))
         run.log_artifact(history_file)
-        result.model_version = run.register(result.best_checkpoint)
+        result.model_version = run.register(
+            result.best_checkpoint,
+            linked_metrics={"best_val_loss": result.best_val_loss, "best_epoch": result.best_epoch},
+            step=result.epochs_run,
+        )
 
     # ------------------------------------------------------------------ helpers
 

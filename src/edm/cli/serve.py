@@ -1,0 +1,127 @@
+"""``edm serve``: the inference service (FastAPI on uvicorn) over the registry's models.
+
+This shell validates the options, hands them to the workers as JSON in ``EDM_SERVE_CONFIG``,
+sets up Prometheus's multi-process folder for ``--workers N`` (before any worker imports
+prometheus_client) and runs uvicorn. The service itself is ``edm.serving``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+
+import typer
+
+from edm.cli.context import CliState
+from edm.cli.output import console
+
+APP_FACTORY = "edm.serving.app:create_app_from_environment"
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (each follows the aliases)."),
+    poll_interval: float = typer.Option(
+        10.0, help="Seconds between looks at the production/staging aliases."
+    ),
+    staging_share: float = typer.Option(
+        0.0, help="Fraction of clients answered by Staging (sticky per X-Client-Id)."
+    ),
+    shadow_share: float = typer.Option(
+        0.0, help="Fraction of Production requests also run on Staging, after the answer."
+    ),
+    max_upload_mb: float = typer.Option(100.0, help="Largest upload accepted (413 above)."),
+    max_audio_seconds: float = typer.Option(900.0, help="Longest audio accepted (413 above)."),
+    max_concurrency: int = typer.Option(
+        4, help="Predictions in progress per worker before answering 503 + Retry-After."
+    ),
+    shadow_queue: int = typer.Option(
+        16, help="Shadow replays waiting at most; more are dropped and counted."
+    ),
+    summary_interval: float = typer.Option(
+        60.0, help="Seconds between shadow summaries logged onto the Staging version's run."
+    ),
+    model_name: str = typer.Option(
+        None, envvar="EDM_MODEL_NAME", help="Registered model to serve."
+    ),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or auto."),
+    inference_threads: int = typer.Option(
+        0, help="Files analysed at once per worker (more wait their turn); 0: one per CPU core."
+    ),
+    torch_threads: int = typer.Option(
+        1, help="torch intra-op threads per file analysed; 0: torch's default."
+    ),
+    log_level: str = typer.Option("info", help="uvicorn's log level."),
+    access_log: bool = typer.Option(
+        False, "--access-log/--no-access-log", help="Log each request."
+    ),
+) -> None:
+    """Serve the Production model over HTTP; follow promotions without a restart.
+
+    POST /predict (multipart field `file`, or the audio as the body), GET /health, /ready,
+    /model/info, /metrics, /docs. MLflow webhooks: POST /hooks/mlflow, verified with the
+    secret in the environment variable EDM_WEBHOOK_SECRET (never a command-line option).
+    """
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from edm import settings
+    from edm.serving.config import ENV_CONFIG, ENV_WEBHOOK_SECRET, ServeConfig
+    from edm.settings import resolve_store
+
+    state = ctx.find_root().obj or CliState()
+    store = resolve_store(state.tracking_uri)
+    config = ServeConfig(
+        tracking_uri=store.tracking_uri,
+        model_name=model_name,
+        poll_interval=poll_interval,
+        staging_share=staging_share,
+        shadow_share=shadow_share,
+        max_upload_mb=max_upload_mb,
+        max_audio_seconds=max_audio_seconds,
+        max_concurrency=max_concurrency,
+        shadow_queue_size=shadow_queue,
+        summary_interval=summary_interval,
+        device=device,
+        inference_threads=inference_threads,
+        torch_threads=torch_threads,
+    )
+    # The entry point hands the config to the workers; the library never sets the environment.
+    os.environ[ENV_CONFIG] = config.to_json()
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="edm-serve-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"]["edm"] = {
+        "handlers": ["default"],
+        "level": log_level.upper(),
+        "propagate": False,
+    }
+    webhooks = "on" if os.environ.get(ENV_WEBHOOK_SECRET) else f"off (set {ENV_WEBHOOK_SECRET})"
+    console.print(
+        f"edm serve: {store.display_uri}, model '{config.model_name or settings.model_name()}', "
+        f"http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), "
+        f"webhooks {webhooks}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_config=log_config,
+            access_log=access_log,
+            timeout_graceful_shutdown=30,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,120 @@
+"""An edm checkpoint described as an MLflow python-function model (see ``edm.inference.pyfunc``).
+
+``pyfunc_package`` is the registry's default packager: the registry calls it by name when it
+registers a checkpoint, and logs what it returns as an MLflow 3 logged model.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edm.errors import CheckpointError
+from edm.inference.pyfunc import (
+    AUDIO_COLUMN,
+    CHECKPOINT_ARTIFACT,
+    DEFAULT_MAX_AUDIO_MB,
+    DEFAULT_MAX_AUDIO_SECONDS,
+    model_code_path,
+)
+from edm.vocabulary import ENERGY_BANDS, MEL_SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from edm.registry.packaging import ModelPackage
+
+# What the model's code imports when it runs, by distribution name.
+RUNTIME_DISTRIBUTIONS = (
+    "edm",
+    "mlflow",
+    "torch",
+    "numpy",
+    "scipy",
+    "soundfile",
+    "soxr",
+    "pydantic",
+    "pyyaml",
+    "transformers",
+)
+_EXAMPLE_SECONDS = 2.0
+
+
+def pyfunc_package(checkpoint: Path) -> ModelPackage | None:
+    """The package of an edm checkpoint; None for a file that is not one."""
+    from edm.models.checkpoint import load_checkpoint
+    from edm.registry.packaging import ModelPackage
+
+    try:
+        contents = load_checkpoint(checkpoint)
+    except CheckpointError:
+        return None
+    return ModelPackage(
+        code_path=model_code_path(),
+        artifacts={CHECKPOINT_ARTIFACT: Path(checkpoint)},
+        signature=structure_signature(),
+        input_example={AUDIO_COLUMN: [example_wav_bytes()]},
+        pip_requirements=runtime_requirements(),
+        model_config={
+            "max_audio_seconds": DEFAULT_MAX_AUDIO_SECONDS,
+            "max_audio_mb": DEFAULT_MAX_AUDIO_MB,
+            "backbone": contents["model_config"].get("backbone", "unknown"),
+        },
+        model_type="edm-structure",
+    )
+
+
+def structure_signature() -> Any:
+    """Audio bytes in; the structure ``edm analyze --format json`` gives out."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Array, ColSpec, DataType, Object, Property, Schema
+
+    energy = Object([Property(band, DataType.double) for band in ENERGY_BANDS])
+    section = Object(
+        [
+            Property("start", DataType.double),
+            Property("end", DataType.double),
+            Property("label", DataType.string),
+            Property("confidence", DataType.double),
+            Property("energy", energy),
+        ]
+    )
+    outputs = Schema(
+        [
+            ColSpec(DataType.double, "duration"),
+            ColSpec(DataType.double, "bpm", required=False),  # None when no beat is found
+            ColSpec(DataType.string, "time_signature"),
+            ColSpec(Array(DataType.double), "beats"),
+            ColSpec(Array(DataType.double), "downbeats"),
+            ColSpec(Array(section), "sections"),
+        ]
+    )
+    return ModelSignature(inputs=Schema([ColSpec(DataType.binary, AUDIO_COLUMN)]), outputs=outputs)
+
+
+def example_wav_bytes(seconds: float = _EXAMPLE_SECONDS) -> bytes:
+    """A short click track at 120 BPM as WAV bytes: an input example that is real audio."""
+    import numpy as np
+    import soundfile as sf
+
+    rate = MEL_SAMPLE_RATE
+    samples = np.zeros(int(seconds * rate), dtype=np.float32)
+    click_t = np.arange(int(0.02 * rate)) / rate
+    click = (np.sin(2 * np.pi * 1000 * click_t) * np.exp(-click_t / 0.004)).astype(np.float32)
+    for start in range(0, samples.size - click.size, rate // 2):
+        samples[start : start + click.size] += 0.5 * click
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def runtime_requirements() -> list[str]:
+    """Pinned requirements of what is installed now (a local torch build loses its +cpu tag)."""
+    pins = []
+    for name in RUNTIME_DISTRIBUTIONS:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        pins.append(f"{name}=={version.split('+')[0]}")
+    return pins

@@ -1,0 +1,27 @@
+"""The inference service: Production (and Staging) models from the registry, over HTTP.
+
+- ``config``: the service's settings (``ServeConfig``), passed to workers as JSON;
+- ``slots``: one slot per variant that follows its alias, loading a moved version in the
+  background and swapping it in once warmed up;
+- ``uploads``: the request body to a temporary file, capped before it is read whole;
+- ``routing``: which variant answers a request (sticky Staging share);
+- ``shadow``: Production requests replayed on Staging in a bounded queue, and their agreement;
+- ``metrics``: the Prometheus metrics (multi-process aware);
+- ``webhook``: MLflow webhook signature checks;
+- ``app``: the FastAPI application and its routes.
+
+The service imports inference and the registry's public API only: never training,
+evaluation, the CLI or MLflow itself.
+"""
+
+from edm.serving.config import ServeConfig
+
+__all__ = ["ServeConfig", "create_app"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "create_app":
+        from edm.serving.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

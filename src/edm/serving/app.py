@@ -1,0 +1,180 @@
+"""The FastAPI application: its parts, its lifespan, its error bodies and request metrics.
+
+``create_app(config)`` builds one; ``create_app_from_environment`` is the factory uvicorn
+calls in each worker (the entry point puts the config in ``EDM_SERVE_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from edm.serving.config import ServeConfig, webhook_secret
+from edm.serving.metrics import Metrics, multiprocess_dir, process_exited
+from edm.serving.state import Service, error_response
+
+if TYPE_CHECKING:
+    from edm.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+ROUTES = ("/predict", "/health", "/ready", "/model/info", "/metrics", "/hooks/mlflow")
+DESCRIPTION = """\
+Beats, downbeats, sections and energy of EDM tracks, answered by the registry's Production
+model (or Staging: `?variant=staging`, or the `--staging-share` of clients). The service follows
+the `production` and `staging` aliases: a promotion is loaded, warmed up and swapped in without
+a restart. Every error is JSON `{"error": "..."}`.
+"""
+
+
+def create_app(
+    config: ServeConfig | None = None, *, registry_factory: Callable[[], Any] | None = None
+) -> FastAPI:
+    config = config or ServeConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _set_torch_threads(config.torch_threads)
+        service = _build_service(config, registry_factory)
+        app.state.service = service
+        service.slots.start()
+        service.shadow.start()
+        try:
+            yield
+        finally:
+            service.shadow.stop()
+            service.slots.stop()
+            service.executor.shutdown(wait=True)
+            process_exited(os.getpid())
+
+    app = FastAPI(
+        title="edm serve",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    from edm.serving.routes import router
+
+    app.include_router(router)
+    _add_error_handlers(app)
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """uvicorn's factory in each worker: the config comes from ``EDM_SERVE_CONFIG``.
+
+    This is an entry point (uvicorn may call it directly), so it applies MLflow's environment
+    defaults as the CLI does; a value the operator set wins.
+    """
+    from edm.settings import mlflow_environment_defaults
+
+    for name, value in mlflow_environment_defaults().items():
+        os.environ.setdefault(name, value)
+    return create_app(ServeConfig.from_environment())
+
+
+def _set_torch_threads(threads: int) -> None:
+    """torch's intra-op threads in this process (0 leaves torch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:
+    from edm.serving.shadow import ShadowRunner
+    from edm.serving.slots import ModelSlots
+
+    if registry_factory is None:
+        from edm.registry import ModelRegistry
+
+        def registry_factory() -> ModelRegistry:
+            return ModelRegistry(tracking_uri=config.tracking_uri, model_name=config.model_name)
+
+    registry = registry_factory()
+    metrics = Metrics.create()
+    folder = multiprocess_dir()
+    slots = ModelSlots(
+        registry,
+        metrics,
+        poll_interval=config.poll_interval,
+        device=config.device,
+        trigger_file=Path(folder) / "edm-reload-trigger" if folder else None,
+    )
+    shadow = ShadowRunner(
+        slots,
+        metrics,
+        registry,
+        queue_size=config.shadow_queue_size,
+        summary_interval=config.summary_interval,
+    )
+    executor = ThreadPoolExecutor(config.inference_workers, thread_name_prefix="edm-inference")
+    return Service(config, registry, metrics, slots, shadow, webhook_secret(), executor)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(f"{where}: {error.get('msg', 'invalid')}")
+        return error_response(422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback for the operator; the client gets one line, never a trace.
+        log.exception("unexpected error answering %s", request.url.path)
+        return error_response(500, f"internal error ({type(exc).__name__}); see the service log")
+
+
+class RequestMetrics:
+    """Counts and times every request by route, status and variant (a pure ASGI middleware,
+    so request bodies stream through untouched)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+        state = scope.setdefault("state", {})
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            service: Service | None = getattr(scope["app"].state, "service", None)
+            if service is not None:
+                path = scope.get("path", "")
+                route = path if path in ROUTES else "other"
+                variant = state.get("variant", "none") if isinstance(state, dict) else "none"
+                metrics = service.metrics
+                metrics.requests.labels(
+                    route=route, status=str(status["code"]), variant=variant
+                ).inc()
+                metrics.request_duration.labels(route=route).observe(time.perf_counter() - started)

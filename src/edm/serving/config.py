@@ -1,0 +1,85 @@
+"""The service's settings: one value object, validated once, handed to every worker as JSON.
+
+The webhook secret is not part of it: it comes from the environment (``EDM_WEBHOOK_SECRET``)
+so it never lands in a command line, a log or a JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+
+from edm.errors import ConfigError
+
+ENV_CONFIG = "EDM_SERVE_CONFIG"
+ENV_WEBHOOK_SECRET = "EDM_WEBHOOK_SECRET"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    tracking_uri: str | None = None
+    model_name: str | None = None
+    poll_interval: float = 10.0
+    staging_share: float = 0.0
+    shadow_share: float = 0.0
+    max_upload_mb: float = 100.0
+    max_audio_seconds: float = 900.0
+    max_concurrency: int = 4
+    shadow_queue_size: int = 16
+    summary_interval: float = 60.0
+    retry_after_s: int = 5
+    device: str = "cpu"
+    inference_threads: int = 0  # files analysed at once (the rest wait); 0: one per CPU core
+    # One core per file, as many files at once as cores: measured best on CPU (bench/serve_load)
+    torch_threads: int = 1  # torch's intra-op threads; 0: torch's default
+
+    def __post_init__(self) -> None:
+        for name in ("staging_share", "shadow_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                option = name.replace("_", "-")
+                raise ConfigError(f"--{option} must be between 0 and 1, got {value}")
+        for name in ("poll_interval", "max_upload_mb", "max_audio_seconds", "summary_interval"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        for name in ("inference_threads", "torch_threads"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be 0 (automatic) or more")
+        for name in ("max_concurrency", "shadow_queue_size", "retry_after_s"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+
+    @property
+    def inference_workers(self) -> int:
+        return self.inference_threads or os.cpu_count() or 1
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeConfig:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{ENV_CONFIG} is not valid JSON: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{ENV_CONFIG} has unknown settings: {', '.join(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_environment(cls) -> ServeConfig:
+        text = os.environ.get(ENV_CONFIG)
+        return cls.from_json(text) if text else cls()
+
+
+def webhook_secret() -> str | None:
+    """The shared secret of MLflow webhooks; None turns ``POST /hooks/mlflow`` off."""
+    return os.environ.get(ENV_WEBHOOK_SECRET) or None

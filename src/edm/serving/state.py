@@ -1,0 +1,41 @@
+"""What every route shares: the running service's parts, and the JSON error body."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from edm.registry import ModelRegistry
+    from edm.serving.config import ServeConfig
+    from edm.serving.metrics import Metrics
+    from edm.serving.shadow import ShadowRunner
+    from edm.serving.slots import ModelSlots
+
+
+@dataclass
+class Service:
+    """Everything a request handler needs, on ``app.state.service``."""
+
+    config: ServeConfig
+    registry: ModelRegistry
+    metrics: Metrics
+    slots: ModelSlots
+    shadow: ShadowRunner
+    webhook_secret: str | None
+    executor: ThreadPoolExecutor  # where files are analysed, off the event loop
+    active: int = 0
+    started_at: float = field(default_factory=time.time)
+
+
+def error_response(
+    status: int, message: str, *, retry_after: int | None = None, headers: dict | None = None
+) -> JSONResponse:
+    extra = dict(headers or {})
+    if retry_after is not None:
+        extra["Retry-After"] = str(retry_after)
+    return JSONResponse({"error": message}, status_code=status, headers=extra)
