@@ -210,3 +210,13 @@ def test_the_walker_sees_every_kind_of_import(tmp_path: Path) -> None:
     assert edges["edm.b.z"] == {"edm.a.x"}
     assert cycles(edges) == [["edm.a.x", "edm.a.y", "edm.b.z", "edm.a.x"]]
     assert cycles(package_graph(edges)) == [["edm.a", "edm.b", "edm.a"]]
+
+
+def test_test_modules_have_unique_names() -> None:
+    """Test folders share one import namespace (no __init__.py): two test files with one
+    name stop pytest's collection of the whole suite."""
+    from collections import Counter
+
+    tests = Path(__file__).resolve().parent
+    names = Counter(path.name for path in tests.rglob("test_*.py"))
+    assert [name for name, count in names.items() if count > 1] == []
