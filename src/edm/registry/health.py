@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from edm.errors import EdmError
+from edm.registry.reachability import unreachable_reason
 from edm.registry.store import scrub
 from edm.settings import redact_uri
 
@@ -87,27 +88,12 @@ def _default_artifact_location(registry: ModelRegistry) -> str:
 
 def _probe(uri: str, timeout_s: float) -> str | None:
     """None when the store answers; else why not, in one line."""
-    scheme = urlsplit(uri).scheme.split("+")[0]
     try:
-        if scheme in ("http", "https"):
-            return _probe_http(uri, timeout_s)
-        if scheme == "sqlite":
+        if urlsplit(uri).scheme == "sqlite":
             return _probe_sqlite(uri)
-        return _probe_database(uri, timeout_s)
+        return unreachable_reason(uri, timeout_s, healthy=True)
     except Exception as exc:  # any failure to connect is the answer, not a crash
         return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _probe_http(uri: str, timeout_s: float) -> str | None:
-    import requests
-
-    try:
-        response = requests.get(uri.rstrip("/") + "/health", timeout=timeout_s)
-    except requests.RequestException as exc:
-        return f"no answer from {redact_uri(uri)}: {type(exc).__name__}"
-    if response.status_code != 200:
-        return f"{redact_uri(uri)}/health answered HTTP {response.status_code}"
-    return None
 
 
 def _probe_sqlite(uri: str) -> str | None:
@@ -117,20 +103,4 @@ def _probe_sqlite(uri: str) -> str | None:
         folder = folder.parent
     if not os.access(folder, os.W_OK) and not path.exists():
         return f"cannot create the SQLite store {path}: {folder} is not writable"
-    return None
-
-
-def _probe_database(uri: str, timeout_s: float) -> str | None:
-    import sqlalchemy
-
-    connect_args = {"connect_timeout": int(max(1, timeout_s))}
-    engine = sqlalchemy.create_engine(uri, connect_args=connect_args, poolclass=sqlalchemy.NullPool)
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT 1"))
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        original = getattr(exc, "orig", None) or exc
-        return f"cannot connect to {redact_uri(uri)}: " + " ".join(str(original).split())
-    finally:
-        engine.dispose()
     return None

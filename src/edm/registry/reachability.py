@@ -17,30 +17,37 @@ PROBE_TIMEOUT_S = 10.0
 _DATABASE_SCHEMES = ("postgresql", "mysql")
 
 
-def unreachable_reason(uri: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+def unreachable_reason(
+    uri: str, timeout_s: float = PROBE_TIMEOUT_S, *, healthy: bool = False
+) -> str | None:
     """None when the store at ``uri`` accepts a connection; else why not, in one line.
 
-    Local (SQLite) stores and schemes edm cannot probe answer None.
+    ``healthy`` also asks a tracking server's ``/health`` to answer 200 (a health check), not
+    merely to answer. Local (SQLite) stores and schemes edm cannot probe answer None.
     """
     scheme = urlsplit(uri).scheme.lower().split("+")[0]
     if scheme in ("http", "https"):
-        return _probe_http(uri, timeout_s)
+        return _probe_http(uri, timeout_s, healthy)
     if scheme in _DATABASE_SCHEMES:
         return _probe_database(uri, timeout_s)
     return None
 
 
-def _probe_http(uri: str, timeout_s: float) -> str | None:
+def _probe_http(uri: str, timeout_s: float, healthy: bool) -> str | None:
     import requests
 
     try:
-        requests.get(uri.rstrip("/") + "/health", timeout=timeout_s, allow_redirects=False)
+        response = requests.get(
+            uri.rstrip("/") + "/health", timeout=timeout_s, allow_redirects=False
+        )
     except requests.Timeout:
         return f"no answer from {redact_uri(uri)} within {timeout_s:g} s"
     except requests.ConnectionError:
         return f"no answer from {redact_uri(uri)} (connection failed)"
     except requests.RequestException:
         return None  # it answered, oddly: let MLflow's own request say what is wrong
+    if healthy and response.status_code != 200:
+        return f"{redact_uri(uri)}/health answered HTTP {response.status_code}"
     return None
 
 
