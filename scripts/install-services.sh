@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Install the servers the integration tests start: PostgreSQL (Debian's package). The MLflow
-# server and the S3-compatible server (moto) come from the Python environment.
+# Install the servers the integration tests start, from Debian's packages, when missing:
+# PostgreSQL; Prometheus (the server and promtool, for the alert-rule tests and the scraping
+# test); Alertmanager's amtool (checks deploy/alertmanager). The MLflow server and the
+# S3-compatible server (moto) come from the Python environment.
+#
+# The tests start their own servers on free loopback ports with their own data folders: a
+# system Prometheus that Debian's package may start on :9090 is neither used nor disturbed.
 set -euo pipefail
+missing=()
+missing_lean=()
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
   echo "PostgreSQL server: present"
+else
+  missing+=(postgresql)
+fi
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+  echo "Prometheus and promtool: present"
+else
+  missing_lean+=(prometheus)
+fi
+if command -v amtool >/dev/null 2>&1; then
+  echo "Alertmanager's amtool: present"
+else
+  missing_lean+=(prometheus-alertmanager)
+fi
+if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_lean[@]}" -eq 0 ]; then
   exit 0
 fi
+all=("${missing[@]}" "${missing_lean[@]}")
 if [ "$(id -u)" -ne 0 ]; then
-  echo "PostgreSQL server missing: run 'sudo apt-get install -y postgresql'" >&2
+  echo "missing: ${all[*]}: run 'sudo apt-get install -y ${all[*]}'" >&2
   exit 1
 fi
-echo "installing PostgreSQL (Debian package)"
+echo "installing ${all[*]} (Debian packages)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq postgresql >/dev/null
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${#missing_lean[@]}" -gt 0 ]; then
+  # Without recommends: prometheus would bring node-exporter, which nothing here uses.
+  apt-get install -y -qq --no-install-recommends "${missing_lean[@]}" >/dev/null
+fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v amtool >/dev/null

@@ -179,9 +179,10 @@ def _print_table(path: Path, structure: TrackStructure) -> None:
     from rich.table import Table
 
     bpm = f"{structure.bpm:.2f} BPM" if structure.bpm is not None else "no beat found"
+    sure = f", confidence {structure.confidence.overall:.2f}" if structure.confidence else ""
     table = Table(
         title=f"{path}  {bpm}, {structure.duration:.1f} s, {len(structure.beats)} beats, "
-        f"{len(structure.downbeats)} bars",
+        f"{len(structure.downbeats)} bars{sure}",
         title_justify="left",
     )
     for column in ("#", "Start", "End", "Label", "Conf.", "Low", "Mid", "High"):

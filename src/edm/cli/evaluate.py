@@ -47,7 +47,8 @@ def evaluate(
         False,
         "--log/--no-log",
         help="Store the scores on the model version's run as test_* metrics, with the "
-        "per-track table as artifact evaluation/per_track.json (registry models only).",
+        "per-track table as artifact evaluation/per_track.json and the tracks' descriptors "
+        "as its drift reference, monitoring/drift_reference.json (registry models only).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     cache: bool = typer.Option(
@@ -76,7 +77,7 @@ def evaluate(
         task = progress.add_task("Evaluating", total=None)
         report = evaluate_dataset(
             data_dir,
-            analyzer,
+            analyzer.analyze,  # an Analysis: its audio descriptors make the drift reference
             model=resolved.describe(),
             audio_dirs=as_paths(audio_dir),
             selection=TrackSelection(min_tier, min_confidence),
@@ -112,8 +113,8 @@ def evaluate(
     if logged:
         console.print(
             f"Logged {len(report.logged_metrics())} test_* metrics on {resolved.describe()} "
-            f"(run {logged.run_id}) and evaluation/per_track.json on its evaluation run "
-            f"{logged.evaluation_run_id}",
+            f"(run {logged.run_id}) with its drift reference, and evaluation/per_track.json on "
+            f"its evaluation run {logged.evaluation_run_id}",
             highlight=False,
             soft_wrap=True,
         )

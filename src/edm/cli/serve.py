@@ -55,6 +55,18 @@ def serve(
     torch_threads: int = typer.Option(
         1, help="torch intra-op threads per file analysed; 0: torch's default."
     ),
+    auto_rollback: bool = typer.Option(
+        False,
+        "--auto-rollback/--no-auto-rollback",
+        help="Roll the registry back when Alertmanager reports a degradation alert firing for "
+        "the Production version within --rollback-window of its promotion.",
+    ),
+    rollback_window: str = typer.Option(
+        "30m", help="How long after a promotion --auto-rollback acts: seconds, or 90s, 30m, 1h."
+    ),
+    drift_window: int = typer.Option(
+        200, help="Production requests per worker compared with the version's drift reference."
+    ),
     log_level: str = typer.Option("info", help="uvicorn's log level."),
     access_log: bool = typer.Option(
         False, "--access-log/--no-access-log", help="Log each request."
@@ -65,12 +77,20 @@ def serve(
     POST /predict (multipart field `file`, or the audio as the body), GET /health, /ready,
     /model/info, /metrics, /docs. MLflow webhooks: POST /hooks/mlflow, verified with the
     secret in the environment variable EDM_WEBHOOK_SECRET (never a command-line option).
+    Alertmanager: POST /hooks/alertmanager (acts only with --auto-rollback), with the bearer
+    token in EDM_ALERT_TOKEN when set.
     """
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
     from edm import settings
-    from edm.serving.config import ENV_CONFIG, ENV_WEBHOOK_SECRET, ServeConfig
+    from edm.serving.config import (
+        ENV_ALERT_TOKEN,
+        ENV_CONFIG,
+        ENV_WEBHOOK_SECRET,
+        ServeConfig,
+        parse_duration,
+    )
     from edm.settings import resolve_store
 
     state = ctx.find_root().obj or CliState()
@@ -89,6 +109,9 @@ def serve(
         device=device,
         inference_threads=inference_threads,
         torch_threads=torch_threads,
+        auto_rollback=auto_rollback,
+        rollback_window_s=parse_duration(rollback_window, "--rollback-window"),
+        drift_window=drift_window,
     )
     # The entry point hands the config to the workers; the library never sets the environment.
     os.environ[ENV_CONFIG] = config.to_json()
@@ -103,10 +126,14 @@ def serve(
         "propagate": False,
     }
     webhooks = "on" if os.environ.get(ENV_WEBHOOK_SECRET) else f"off (set {ENV_WEBHOOK_SECRET})"
+    rollback = "off"
+    if auto_rollback:
+        token = "token" if os.environ.get(ENV_ALERT_TOKEN) else f"no {ENV_ALERT_TOKEN}"
+        rollback = f"on within {rollback_window} of a promotion, {token}"
     console.print(
         f"edm serve: {store.display_uri}, model '{config.model_name or settings.model_name()}', "
         f"http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), "
-        f"webhooks {webhooks}",
+        f"webhooks {webhooks}, auto-rollback {rollback}",
         highlight=False,
         soft_wrap=True,
     )

@@ -6,12 +6,17 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edm.data.tracks import FileWarning, SkippedFile, Track, TrackSelection, load_dataset
 from edm.decoding.structure import TrackStructure
 from edm.errors import AudioError, DataError
 from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
+from edm.monitoring.descriptors import track_descriptors
+
+if TYPE_CHECKING:
+    from edm.inference.pipeline import Analysis
+    from edm.monitoring.reference import DriftReference
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +24,8 @@ METRIC_PREFIX = "test_"
 """Aggregates are logged on the model version's run as ``test_<metric>`` (the promotion gate
 reads them): ``test_beat_f``, ``test_boundary_f_0.5``, ..."""
 
-Analyzer = Callable[[Path], TrackStructure]
+# An Analysis (File2Structure.analyze) also gives the audio descriptors of the drift reference.
+Analyzer = Callable[[Path], "TrackStructure | Analysis"]
 
 
 @dataclass
@@ -30,6 +36,15 @@ class EvaluationReport:
     aggregate: dict[str, float]
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[FileWarning] = field(default_factory=list)  # used, with a change (labels)
+    descriptors: list[dict[str, float]] = field(default_factory=list)  # per track, for drift
+
+    def drift_reference(self) -> DriftReference:
+        """The tracks' descriptors as the version's drift reference (edm.monitoring)."""
+        from edm.monitoring.reference import DriftReference
+
+        return DriftReference.from_tracks(
+            self.descriptors, model=self.model, data_dir=str(self.data_dir)
+        )
 
     def logged_metrics(self) -> dict[str, float]:
         """The aggregates under their ``test_*`` names (NaN ones left out: MLflow refuses them)."""
@@ -70,13 +85,16 @@ def evaluate_dataset(
     loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
     skipped = list(loaded.skipped)
     rows: list[dict[str, Any]] = []
+    descriptors: list[dict[str, float]] = []
     for done, track in enumerate(loaded.tracks, start=1):
         try:
-            estimate = analyze(track.audio_path)
+            result = analyze(track.audio_path)
         except AudioError as exc:
             skipped.append(SkippedFile(track.annotation_path, str(exc)))
             logger.warning("skipping %s: %s", track.name, exc)
             continue
+        estimate = result if isinstance(result, TrackStructure) else result.structure
+        descriptors.append(track_descriptors(estimate, getattr(result, "audio", None)))
         scores = score_track(track.annotation, estimate)
         rows.append(
             {
@@ -97,4 +115,5 @@ def evaluate_dataset(
         aggregate=aggregate([{k: row[k] for k in METRIC_NAMES} for row in rows]),
         skipped=skipped,
         warnings=loaded.warnings,
+        descriptors=descriptors,
     )

@@ -2,7 +2,10 @@
 
 The evaluation gets its own run, a child of the version's training run (the MLflow UI nests it
 there): per-track table ``evaluation/per_track.json``, the aggregates as ``test_*`` metrics,
-what was evaluated as tags. Only once that run is complete do the ``test_*`` metrics reach the
+what was evaluated as tags. The tracks' descriptors become the version's drift reference
+(``monitoring/drift_reference.json`` on its run, see ``edm.monitoring.reference``), which the
+service and ``edm monitor drift`` compare new audio with. Only once that is done do the
+``test_*`` metrics reach the
 version itself, in one request: onto the training run, where the promotion gate and
 ``edm models compare`` read them, linked to the version's MLflow model. So a failure half-way
 leaves the version without scores (the child run ends FAILED), and the training run's status,
@@ -56,6 +59,9 @@ def log_evaluation(
         ) as run:
             run.log_artifact(per_track, ARTIFACT_DIR)
             run.log_metrics(metrics)
+        if report.descriptors:
+            reference = report.drift_reference().write(Path(folder) / "drift_reference.json")
+            registry.log_drift_reference(version, reference)
     # The evaluation run is complete and FINISHED: only now may the scores reach the version.
     registry.link_metrics(version, metrics, tags={**tags, EVALUATION_RUN_TAG: run.run_id})
     return LoggedEvaluation(run_id=training_run, evaluation_run_id=run.run_id)

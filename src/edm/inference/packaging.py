@@ -79,6 +79,9 @@ def structure_signature() -> Any:
             Property("energy", energy),
         ]
     )
+    confidence = Object(
+        [Property(part, DataType.double) for part in ("overall", "beats", "tempo", "sections")]
+    )
     outputs = Schema(
         [
             ColSpec(DataType.double, "duration"),
@@ -87,6 +90,7 @@ def structure_signature() -> Any:
             ColSpec(Array(DataType.double), "beats"),
             ColSpec(Array(DataType.double), "downbeats"),
             ColSpec(Array(section), "sections"),
+            ColSpec(confidence, "confidence", required=False),  # decoding/confidence.py
         ]
     )
     return ModelSignature(inputs=Schema([ColSpec(DataType.binary, AUDIO_COLUMN)]), outputs=outputs)

@@ -4,7 +4,7 @@
 (``edm.registry.refs``), or a command's ``--help``, stays light.
 """
 
-from edm.registry.audit import AuditEntry
+from edm.registry.audit import AuditEntry, production_timeline
 from edm.registry.gate import PromotionGate, PromotionRefusedError
 from edm.registry.records import StageHolders, VersionComparison, VersionRecord
 from edm.registry.stages import Stage
@@ -18,6 +18,7 @@ __all__ = [
     "StageHolders",
     "VersionComparison",
     "VersionRecord",
+    "production_timeline",
 ]
 
 

@@ -148,9 +148,15 @@ class ModelRegistry:
             version, stage, reason, force=force, gate=self.promotion_gate
         )
 
-    def rollback(self, reason: str | None = None) -> AuditEntry:
-        """Put back the version that was in Production before the current one."""
-        return self._promotion.rollback(reason)
+    def rollback(
+        self, reason: str | None = None, *, user: str | None = None, only_from: int | None = None
+    ) -> AuditEntry:
+        """Put back the version that was in Production before the current one.
+
+        ``user`` is recorded instead of the current user (a service acting on its own);
+        ``only_from`` refuses (InvalidTransitionError) unless that version is in Production.
+        """
+        return self._promotion.rollback(reason, user=user, only_from=only_from)
 
     def repair(self) -> Settled:
         """Finish stage changes a crash left half-done (breaking its stale lock) and record
@@ -229,3 +235,16 @@ class ModelRegistry:
         from edm.registry.live import log_live_metrics
 
         return log_live_metrics(self.connection, self._queries, version, metrics)
+
+    def log_drift_reference(self, version: int | str, path: Path) -> str:
+        """Store a drift reference (``edm.monitoring.reference``) on a version's run, as
+        ``monitoring/drift_reference.json``; returns the run id. A second one replaces it."""
+        from edm.registry.version_files import log_version_file
+
+        return log_version_file(self.connection, self._queries, version, Path(path))
+
+    def drift_reference(self, version: int | str) -> dict[str, Any] | None:
+        """A version's drift reference document as stored; None when it has none."""
+        from edm.registry.version_files import read_version_json
+
+        return read_version_json(self.connection, self._queries, version)

@@ -117,8 +117,14 @@ class Promotion:
                 gate=None if force else gate,
             )
 
-    def rollback(self, reason: str | None) -> AuditEntry:
-        """Put back the version that was in Production before the current one."""
+    def rollback(
+        self, reason: str | None, *, user: str | None = None, only_from: int | None = None
+    ) -> AuditEntry:
+        """Put back the version that was in Production before the current one.
+
+        ``only_from``: roll back only while that version is in Production, checked under the
+        lock, so that two callers acting on the same evidence roll back once, not twice.
+        """
         with self._connection.errors("rolling back"), self._lock() as lock:
             state = self._settle(lock).state
             aliases, tags = state
@@ -127,6 +133,11 @@ class Promotion:
                 raise NoProductionModelError(
                     f"no version of '{self.model_name}' is in Production: nothing to roll back"
                 )
+            if only_from is not None and current != only_from:
+                raise InvalidTransitionError(
+                    f"version {only_from} of '{self.model_name}' is no longer in Production "
+                    f"(version {current} is): not rolled back"
+                )
             timeline = production_timeline(entries_from_tags(tags))
             if len(timeline) < 2 or timeline[-1] != current:
                 raise NoProductionModelError(
@@ -134,7 +145,7 @@ class Promotion:
                     f"before version {current}: nothing to roll back to"
                 )
             entry = self._change_stage(
-                lock, state, timeline[-2], Stage.PRODUCTION, reason, action="rollback"
+                lock, state, timeline[-2], Stage.PRODUCTION, reason, action="rollback", user=user
             )
         assert entry is not None  # the target is not the current production version
         return entry
@@ -202,6 +213,7 @@ class Promotion:
         action: str,
         forced: bool = False,
         gate: PromotionGate | None = None,
+        user: str | None = None,
     ) -> AuditEntry | None:
         """Apply one stage change through the journal. Caller holds the lock.
 
@@ -229,7 +241,7 @@ class Promotion:
             version=version,
             from_stage=current,
             to_stage=target,
-            user=settings.current_user(),
+            user=user or settings.current_user(),
             reason=reason,
             action=action,
             displaced_version=displaced,

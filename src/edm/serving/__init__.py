@@ -7,7 +7,11 @@
 - ``routing``: which variant answers a request (sticky Staging share);
 - ``shadow``: Production requests replayed on Staging in a bounded queue, and their agreement;
 - ``metrics``: the Prometheus metrics (multi-process aware);
+- ``drift``: Production's recent requests against its version's drift reference (``/drift``);
 - ``webhook``: MLflow webhook signature checks;
+- ``alerts``: Alertmanager's webhook (``POST /hooks/alertmanager``), parsed and checked;
+- ``rollback``: ``--auto-rollback``: whether a degradation alert rolls Production back, and
+  the rollback;
 - ``app``: the FastAPI application and its routes.
 
 The service imports inference and the registry's public API only: never training,

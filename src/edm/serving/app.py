@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from edm.serving.config import ServeConfig, webhook_secret
+from edm.serving.config import ServeConfig, alert_token, webhook_secret
 from edm.serving.metrics import Metrics, multiprocess_dir, process_exited
 from edm.serving.state import Service, error_response
 
@@ -30,7 +30,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTES = ("/predict", "/health", "/ready", "/model/info", "/metrics", "/hooks/mlflow")
+ROUTES = (
+    "/predict",
+    "/health",
+    "/ready",
+    "/model/info",
+    "/metrics",
+    "/hooks/mlflow",
+    "/hooks/alertmanager",
+    "/drift",
+)
 DESCRIPTION = """\
 Beats, downbeats, sections and energy of EDM tracks, answered by the registry's Production
 model (or Staging: `?variant=staging`, or the `--staging-share` of clients). The service follows
@@ -48,6 +57,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _set_torch_threads(config.torch_threads)
         service = _build_service(config, registry_factory)
+        service.drift = _drift_monitor(config, service.metrics)
         app.state.service = service
         service.slots.start()
         service.shadow.start()
@@ -65,9 +75,11 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    from edm.serving.alerts import router as alerts_router
     from edm.serving.routes import router
 
     app.include_router(router)
+    app.include_router(alerts_router)
     _add_error_handlers(app)
     app.add_middleware(RequestMetrics)
     return app
@@ -95,6 +107,7 @@ def _set_torch_threads(threads: int) -> None:
 
 
 def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:
+    from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
     from edm.serving.slots import ModelSlots
 
@@ -122,7 +135,30 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         summary_interval=config.summary_interval,
     )
     executor = ThreadPoolExecutor(config.inference_workers, thread_name_prefix="edm-inference")
-    return Service(config, registry, metrics, slots, shadow, webhook_secret(), executor)
+    auto_rollback = AutoRollback(
+        registry,
+        metrics.auto_rollbacks,
+        enabled=config.auto_rollback,
+        window_s=config.rollback_window_s,
+        on_rolled_back=slots.trigger,
+    )
+    return Service(
+        config,
+        registry,
+        metrics,
+        slots,
+        shadow,
+        webhook_secret(),
+        executor,
+        auto_rollback,
+        alert_token(),
+    )
+
+
+def _drift_monitor(config: ServeConfig, metrics: Metrics) -> Any:
+    from edm.serving.drift import DriftMonitor
+
+    return DriftMonitor(metrics, window=config.drift_window, interval_s=config.drift_interval_s)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -1,19 +1,24 @@
 """The service's settings: one value object, validated once, handed to every worker as JSON.
 
-The webhook secret is not part of it: it comes from the environment (``EDM_WEBHOOK_SECRET``)
-so it never lands in a command line, a log or a JSON file.
+The webhook secret and the Alertmanager token are not part of it: they come from the
+environment (``EDM_WEBHOOK_SECRET``, ``EDM_ALERT_TOKEN``) so they never land in a command line,
+a log or a JSON file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, fields
 
 from edm.errors import ConfigError
 
 ENV_CONFIG = "EDM_SERVE_CONFIG"
 ENV_WEBHOOK_SECRET = "EDM_WEBHOOK_SECRET"
+ENV_ALERT_TOKEN = "EDM_ALERT_TOKEN"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,10 @@ class ServeConfig:
     inference_threads: int = 0  # files analysed at once (the rest wait); 0: one per CPU core
     # One core per file, as many files at once as cores: measured best on CPU (bench/serve_load)
     torch_threads: int = 1  # torch's intra-op threads; 0: torch's default
+    auto_rollback: bool = False  # roll the registry back on a degradation alert (see rollback)
+    rollback_window_s: float = 1800.0  # ... only this long after the version's promotion
+    drift_window: int = 200  # Production requests compared with the version's drift reference
+    drift_interval_s: float = 5.0  # at most one comparison this often (they cost milliseconds)
 
     def __post_init__(self) -> None:
         for name in ("staging_share", "shadow_share"):
@@ -40,14 +49,22 @@ class ServeConfig:
             if not 0.0 <= value <= 1.0:
                 option = name.replace("_", "-")
                 raise ConfigError(f"--{option} must be between 0 and 1, got {value}")
-        for name in ("poll_interval", "max_upload_mb", "max_audio_seconds", "summary_interval"):
+        for name in (
+            "poll_interval",
+            "max_upload_mb",
+            "max_audio_seconds",
+            "summary_interval",
+            "rollback_window_s",
+            "drift_interval_s",
+        ):
             value = getattr(self, name)
             if not value > 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+                option = name.removesuffix("_s").replace("_", "-")
+                raise ConfigError(f"--{option} must be positive, got {value}")
         for name in ("inference_threads", "torch_threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be 0 (automatic) or more")
-        for name in ("max_concurrency", "shadow_queue_size", "retry_after_s"):
+        for name in ("max_concurrency", "shadow_queue_size", "retry_after_s", "drift_window"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
 
@@ -83,3 +100,20 @@ class ServeConfig:
 def webhook_secret() -> str | None:
     """The shared secret of MLflow webhooks; None turns ``POST /hooks/mlflow`` off."""
     return os.environ.get(ENV_WEBHOOK_SECRET) or None
+
+
+def alert_token() -> str | None:
+    """The bearer token Alertmanager must send to ``POST /hooks/alertmanager``; None: no check."""
+    return os.environ.get(ENV_ALERT_TOKEN) or None
+
+
+def parse_duration(text: str, option: str) -> float:
+    """Seconds in ``"1800"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"1d"``; ``option`` names
+    where the text came from in the error."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ConfigError(
+            f"{option} '{text}' is not a duration: give seconds (1800) or a number with "
+            "s, m, h or d (30m)"
+        )
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]

@@ -26,6 +26,7 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 AUDIO_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 900.0)
 BPM_DIFFERENCE_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 F_MEASURE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+CONFIDENCE_BUCKETS = tuple(round(0.05 * step, 2) for step in range(1, 21))  # 0.05 .. 1.0
 BPM_AGREEMENT = 1.0  # BPM: two answers this close (or closer) agree on the tempo
 
 
@@ -51,6 +52,13 @@ class Metrics:
     shadow_beat_f: Histogram
     shadow_boundary_f: Histogram
     shadow_staging_duration: Histogram
+    auto_rollbacks: Counter
+    prediction_confidence: Histogram
+    model_version: Gauge
+    alias_version: Gauge
+    drift_psi: Gauge
+    drift_p_value: Gauge
+    drift_window: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -113,6 +121,38 @@ class Metrics:
                 "edm_shadow_staging_duration_seconds", "Time Staging took on a shadowed file.",
                 ["staging_version"], buckets=LATENCY_BUCKETS, registry=owner,
             ),
+            auto_rollbacks=Counter(
+                "edm_auto_rollback", "Decisions on Alertmanager's alerts (--auto-rollback).",
+                ["result"], registry=owner,
+            ),
+            # Gauges below: with several workers, the live workers' largest value (the newest
+            # version, the worst PSI) or smallest (the most significant p-value), or their sum
+            # (requests in all the windows). Each worker keeps its own drift window.
+            prediction_confidence=Histogram(
+                "edm_prediction_confidence", "Overall confidence of each answer, 0..1.",
+                ["variant"], buckets=CONFIDENCE_BUCKETS, registry=owner,
+            ),
+            model_version=Gauge(
+                "edm_model_version", "The version each variant serves; 0 when none is loaded.",
+                ["variant"], registry=owner, multiprocess_mode="livemax",
+            ),
+            alias_version=Gauge(
+                "edm_registry_alias_version",
+                "The version the registry's alias names, as last polled; 0 when none.",
+                ["alias"], registry=owner, multiprocess_mode="livemax",
+            ),
+            drift_psi=Gauge(
+                "edm_drift_psi", "PSI of the Production window against the version's reference.",
+                ["feature"], registry=owner, multiprocess_mode="livemax",
+            ),
+            drift_p_value=Gauge(
+                "edm_drift_p_value", "KS p-value of the Production window against the reference.",
+                ["feature"], registry=owner, multiprocess_mode="livemin",
+            ),
+            drift_window=Gauge(
+                "edm_drift_window_requests", "Production requests in the drift window.",
+                registry=owner, multiprocess_mode="livesum",
+            ),
         )  # fmt: skip
 
     def collecting_registry(self) -> CollectorRegistry:
@@ -133,6 +173,7 @@ class Metrics:
             self.model_info.labels(variant=variant, version=str(old)).set(0)
         if new is not None:
             self.model_info.labels(variant=variant, version=str(new)).set(1)
+        self.model_version.labels(variant=variant).set(new or 0)
 
 
 def process_exited(pid: int) -> None:

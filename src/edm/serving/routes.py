@@ -162,6 +162,7 @@ async def _analyse(
         return error_response(422, f"{name} is not decodable audio: {exc.problem}")
     metrics.inference_duration.labels(variant=variant).observe(time.perf_counter() - started)
     metrics.audio_duration.observe(info.duration)
+    _watch(service, model, variant, analysis)
     body = analysis.structure.to_dict() | {
         "model": {
             "name": service.registry.model_name,
@@ -170,6 +171,34 @@ async def _analyse(
         }
     }
     return body, analysis.structure
+
+
+def _watch(service: Service, model: Any, variant: str, analysis: Any) -> None:
+    """Confidence for the histogram; Production answers into the drift window."""
+    from edm.monitoring.descriptors import track_descriptors
+
+    confidence = analysis.structure.confidence
+    if confidence is not None:
+        service.metrics.prediction_confidence.labels(variant=variant).observe(confidence.overall)
+    if variant == "production" and service.drift is not None:
+        descriptors = track_descriptors(analysis.structure, analysis.audio)
+        service.drift.observe(model.version, model.drift_reference, descriptors)
+
+
+@router.get("/drift")
+async def drift(request: Request) -> Response:
+    """Production's recent requests against its version's reference, per feature: reference
+    and recent summaries, PSI, KS p-value, window size and status (ok, warn, drift,
+    insufficient). A version without a reference: 200 with `"reference": null`."""
+    service = _service(request)
+    production = service.slots.model("production")
+    version = production.version if production else None
+    reference = production.drift_reference if production else None
+    if service.drift is None:
+        return error_response(404, "drift monitoring is off")
+    loop = asyncio.get_running_loop()
+    document = await loop.run_in_executor(None, service.drift.report, version, reference)
+    return JSONResponse(document)
 
 
 @router.get("/health")

@@ -26,6 +26,7 @@ from edm.errors import EdmError
 
 if TYPE_CHECKING:
     from edm.inference.pipeline import File2Structure
+    from edm.monitoring.reference import DriftReference
     from edm.registry import ModelRegistry
     from edm.serving.metrics import Metrics
 
@@ -48,6 +49,7 @@ class LoadedModel:
     loaded_at: float
     load_seconds: float
     folder: Path | None = None  # its downloaded files, removed once it is swapped out
+    drift_reference: DriftReference | None = None  # its evaluation set's descriptors, if stored
 
     def info(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class LoadedModel:
             "loaded_at": _iso(self.loaded_at),
             "load_seconds": round(self.load_seconds, 3),
             "metrics": self.metrics,
+            "drift_reference": self.drift_reference is not None,
         }
 
 
@@ -113,6 +116,9 @@ class ModelSlots:
         self._warm_up_clip: Path | None = None
         self._trigger_file = trigger_file
         self._trigger_seen = self._trigger_stamp()
+        for variant in VARIANTS:  # 0 until something is loaded or polled
+            metrics.model_version.labels(variant=variant).set(0)
+            metrics.alias_version.labels(alias=variant).set(0)
 
     # ------------------------------------------------------------------ reading
 
@@ -199,6 +205,8 @@ class ModelSlots:
             log.exception("reading the registry failed")
             return
         self.last_poll_error = None
+        for alias, version in (("production", holders.production), ("staging", holders.staging)):
+            self.metrics.alias_version.labels(alias=alias).set(version or 0)
         for variant, version in (("production", holders.production), ("staging", holders.staging)):
             self._follow(self.slots[variant], version)
         self.last_poll = time.time()
@@ -258,6 +266,7 @@ class ModelSlots:
         analyzer = File2Structure.from_checkpoint(path, device=self.device)
         analyzer.analyze(self._warm_up_file())  # first calls pay for lazy set-up: not a user
         record = self.registry.version_record(version)
+        reference = self._drift_reference(version)
         return LoadedModel(
             version=version,
             analyzer=analyzer,
@@ -267,7 +276,22 @@ class ModelSlots:
             loaded_at=time.time(),
             load_seconds=time.perf_counter() - started,
             folder=self._download_dir / path.resolve().relative_to(self._download_dir).parts[0],
+            drift_reference=reference,
         )
+
+    def _drift_reference(self, version: int) -> DriftReference | None:
+        """The version's drift reference; None when it has none or it cannot be read: drift
+        checks are worth a warning, never a model that does not load."""
+        from edm.monitoring.reference import DriftReference
+
+        try:
+            document = self.registry.drift_reference(version)
+            if document is None:
+                return None
+            return DriftReference.from_dict(document, f"the drift reference of version {version}")
+        except EdmError as exc:
+            log.warning("version %s: drift reference not loaded: %s", version, exc)
+            return None
 
     def _warm_up_file(self) -> Path:
         if self._warm_up_clip is None:

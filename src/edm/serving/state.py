@@ -12,7 +12,9 @@ from starlette.responses import JSONResponse
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
     from edm.serving.config import ServeConfig
+    from edm.serving.drift import DriftMonitor
     from edm.serving.metrics import Metrics
+    from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
     from edm.serving.slots import ModelSlots
 
@@ -28,6 +30,9 @@ class Service:
     shadow: ShadowRunner
     webhook_secret: str | None
     executor: ThreadPoolExecutor  # where files are analysed, off the event loop
+    auto_rollback: AutoRollback  # decides on Alertmanager's notifications (off by default)
+    alert_token: str | None = None  # the bearer token POST /hooks/alertmanager wants, if any
+    drift: DriftMonitor | None = None  # Production's rolling window against its reference
     active: int = 0
     started_at: float = field(default_factory=time.time)
 

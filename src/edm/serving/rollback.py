@@ -1,0 +1,288 @@
+"""Automatic rollback (``edm serve --auto-rollback``): a degradation alert about a freshly
+promoted Production version puts the version before it back.
+
+The service acts only on an alert that is firing, carries ``degradation="true"`` and names, in
+its ``version`` label, the version the registry holds in Production now (read from the registry
+at that moment, not from what this worker serves), and only while that version's promotion,
+as the audit trail dates it, is younger than the window. A version that is older than the window
+has proven itself: a degradation then is more likely the traffic than the model, and a person
+decides. It never acts twice for one promotion: the audit trail says whether this service
+already rolled that promotion back (so the answer holds across workers and restarts), and the
+registry checks, under its lock, that the version is still in Production when the rollback
+happens (two workers acting on two alerts at once roll back once). A version this service put
+back is not rolled back in turn: one automatic step, then a person.
+
+``decide`` is the pure decision; ``AutoRollback`` reads the registry, acts, and counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from edm.errors import EdmError, InvalidTransitionError, NoProductionModelError
+from edm.registry import Stage, production_timeline
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
+
+    from edm.registry import AuditEntry, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+REASON_PREFIX = "auto-rollback: "
+MAX_ALERT_NAME_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the decision needs of one alert of an Alertmanager notification."""
+
+    name: str
+    firing: bool
+    degradation: bool
+    version: int | None  # the ``version`` label; None when missing or not a number
+    starts_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to one notification. ``result`` is the metric's label (a short code)."""
+
+    action: str  # "rolled_back" or "none"
+    result: str
+    reason: str
+    from_version: int | None = None
+    to_version: int | None = None
+    alert: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "result": self.result,
+            "reason": self.reason,
+            "alert": self.alert,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+        }
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What ``decide`` asks for: roll ``from_version`` back to ``to_version``."""
+
+    alert: str
+    from_version: int
+    to_version: int
+    promoted_at: datetime
+
+    @property
+    def reason(self) -> str:
+        return f"{REASON_PREFIX}{self.alert} fired for version {self.from_version}"
+
+
+def service_identity() -> str:
+    """Who the audit trail says rolled back: this service, on this host."""
+    return f"edm-serve@{socket.gethostname() or 'unknown-host'}"
+
+
+def clean_alert_name(name: str) -> str:
+    """An alert name fit for one line of the audit trail (it comes from the network)."""
+    printable = "".join(c if c.isprintable() else " " for c in name).strip()
+    return printable[:MAX_ALERT_NAME_CHARS] or "an unnamed alert"
+
+
+def decide(
+    alerts: Sequence[Alert],
+    production: int | None,
+    entries: Sequence[AuditEntry],
+    now: datetime,
+    window_s: float,
+) -> Decision | Rollback:
+    """Whether one notification rolls Production back. ``entries``: the trail, newest first."""
+    candidates = [a for a in alerts if a.firing and a.degradation and a.version is not None]
+    if not candidates:
+        return _none(
+            "ignored",
+            f"no firing degradation alert with a version label among {len(alerts)} alert(s)",
+        )
+    on_production = [a for a in candidates if a.version == production]
+    if not on_production:
+        alert = candidates[0]
+        assert alert.version is not None
+        done = _auto_rollback_of(entries, alert.version)
+        if done is not None:
+            return _none(
+                "already_rolled_back",
+                f"version {alert.version} was already rolled back to version {done.version} "
+                f"by {done.user} at {_iso(done.timestamp)}",
+                alert,
+            )
+        holder = f"version {production} is" if production is not None else "no version is"
+        return _none(
+            "not_production", f"version {alert.version} is not in Production: {holder}", alert
+        )
+    alert = min(on_production, key=lambda a: a.starts_at or now)
+    version = alert.version
+    assert version is not None
+    promotion = _last_promotion(entries, version)
+    if promotion is None:
+        return _none(
+            "not_promoted",
+            f"the audit trail records no promotion of version {version}: "
+            "its age is unknown, so it is left to a person",
+            alert,
+        )
+    if promotion.action == "rollback" and (promotion.reason or "").startswith(REASON_PREFIX):
+        return _none(
+            "restored",
+            f"version {version} is in Production because of an automatic rollback: "
+            "the service does not roll back twice in a row",
+            alert,
+        )
+    age = (now - promotion.timestamp).total_seconds()
+    if age > window_s:
+        return _none(
+            "outside_window",
+            f"version {version} was promoted at {_iso(promotion.timestamp)}, "
+            f"{_minutes(age)} ago: outside the {_minutes(window_s)} rollback window",
+            alert,
+        )
+    timeline = production_timeline(list(entries))
+    if len(timeline) < 2 or timeline[-1] != version:
+        return _none(
+            "no_previous",
+            f"no earlier Production version is recorded before version {version}: "
+            "nothing to roll back to",
+            alert,
+        )
+    return Rollback(alert.name, version, timeline[-2], promotion.timestamp)
+
+
+class AutoRollback:
+    """Decides on Alertmanager's notifications and, when enabled, rolls the registry back."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        counter: Counter,
+        *,
+        enabled: bool,
+        window_s: float,
+        on_rolled_back: Callable[[], None],
+        user: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.registry = registry
+        self.counter = counter
+        self.enabled = enabled
+        self.window_s = window_s
+        self.on_rolled_back = on_rolled_back
+        self.user = user or service_identity()
+        self.clock = clock
+        self._lock = threading.Lock()  # one decision at a time in this worker
+        self._done: set[tuple[int, datetime]] = set()  # (version, its promotion) rolled back
+
+    def handle(self, alerts: Sequence[Alert]) -> Decision:
+        """Decide on one notification (blocking: it reads and may write the registry)."""
+        with self._lock:
+            decision = self._handle(alerts)
+        self.counter.labels(result=decision.result).inc()
+        if decision.action == "rolled_back":
+            log.warning(
+                "rolled Production back from version %s to version %s (%s)",
+                decision.from_version,
+                decision.to_version,
+                decision.reason,
+            )
+        else:
+            log.info(
+                "alertmanager notification, nothing done (%s): %s", decision.result, decision.reason
+            )
+        return decision
+
+    def _handle(self, alerts: Sequence[Alert]) -> Decision:
+        if not self.enabled:
+            return _none("off", "auto-rollback is off (start the service with --auto-rollback)")
+        try:
+            production = self.registry.stage_holders().production
+            entries = self.registry.history()
+        except EdmError as exc:
+            return _none("failed", f"could not read the registry: {exc}")
+        plan = decide(alerts, production, entries, self.clock(), self.window_s)
+        if isinstance(plan, Decision):
+            return plan
+        if (plan.from_version, plan.promoted_at) in self._done:
+            return _none(
+                "already_rolled_back",
+                f"this promotion of version {plan.from_version} was already rolled back",
+                alert_name=plan.alert,
+            )
+        return self._roll_back(plan)
+
+    def _roll_back(self, plan: Rollback) -> Decision:
+        try:
+            entry = self.registry.rollback(
+                reason=plan.reason, user=self.user, only_from=plan.from_version
+            )
+        except InvalidTransitionError as exc:  # moved meanwhile: another worker, a person
+            return _none("not_production", str(exc), alert_name=plan.alert)
+        except NoProductionModelError as exc:
+            return _none("no_previous", str(exc), alert_name=plan.alert)
+        except EdmError as exc:
+            return _none("failed", f"the rollback failed: {exc}", alert_name=plan.alert)
+        self._done.add((plan.from_version, plan.promoted_at))
+        self.on_rolled_back()
+        return Decision(
+            action="rolled_back",
+            result="rolled_back",
+            reason=entry.reason or plan.reason,
+            from_version=plan.from_version,
+            to_version=entry.version,
+            alert=plan.alert,
+        )
+
+
+def _none(
+    result: str, reason: str, alert: Alert | None = None, *, alert_name: str | None = None
+) -> Decision:
+    version = alert.version if alert is not None else None
+    name = alert.name if alert is not None else alert_name
+    return Decision("none", result, reason, from_version=version, alert=name)
+
+
+def _last_promotion(entries: Sequence[AuditEntry], version: int) -> AuditEntry | None:
+    """The newest entry that put ``version`` into Production (however it got there)."""
+    return next(
+        (e for e in entries if e.version == version and e.to_stage == Stage.PRODUCTION), None
+    )
+
+
+def _auto_rollback_of(entries: Sequence[AuditEntry], version: int) -> AuditEntry | None:
+    """This service's rollback that took ``version`` out of Production after its last
+    promotion, if there is one."""
+    for entry in entries:  # newest first: stop at the promotion
+        if entry.version == version and entry.to_stage == Stage.PRODUCTION:
+            return None
+        if (
+            entry.action == "rollback"
+            and entry.displaced_version == version
+            and (entry.reason or "").startswith(REASON_PREFIX)
+        ):
+            return entry
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
