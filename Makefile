@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edm-installed
 
-.PHONY: demo test services lint bench clean-store
+.PHONY: demo test services lint bench clean-store reference-model lofo
 
 $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh $(VENV)
@@ -16,7 +16,8 @@ demo: $(STAMP)
 test: $(STAMP) services
 	$(PY) -m pytest
 
-# PostgreSQL for the integration tests (installed with apt-get when missing).
+# PostgreSQL, Prometheus (with promtool) and amtool for the integration and rule tests
+# (Debian's packages, installed with apt-get when missing).
 services:
 	bash scripts/install-services.sh
 
@@ -30,6 +31,19 @@ bench: $(STAMP)
 	$(PY) bench/registry_remote.py
 	$(PY) bench/analyze_speed.py
 	$(PY) bench/serve_load.py
+
+# The reference model (data, outputs/<run>/best.pt, its own MLflow store) in $(EDM_REF_DIR):
+# about 15 minutes on a 2-core CPU, synthesis included (scripts/reference_model.py).
+EDM_REF_DIR ?= reference
+reference-model: $(STAMP)
+	$(PY) scripts/reference_model.py --dir $(EDM_REF_DIR)
+
+# Leave-one-family-out evaluation of the same recipe (scripts/lofo.py); e.g. on a GPU machine:
+# make lofo LOFO_ARGS="--device cuda --jobs 6"
+LOFO_DIR ?= lofo
+LOFO_ARGS ?=
+lofo: $(STAMP)
+	$(PY) scripts/lofo.py --out $(LOFO_DIR) $(LOFO_ARGS)
 
 clean-store:
 	rm -rf mlruns mlartifacts downloads

@@ -20,21 +20,22 @@ from edm.registry import ModelRegistry
 from edm.synth import SynthConfig, generate_track
 
 FIXTURES = Path(__file__).parent / "fixtures" / "annotator" / "annotations"
-# Where each fixture's audio goes below the music folder, and the synthetic track it is: the
-# fixtures were annotated by hand from these tracks (seed 11, 128 BPM).
+# Where each fixture's audio goes below the music folder, the synthetic track it is, and its
+# length: the fixtures were annotated by hand from tracks of an earlier generator (seed 11,
+# 128 BPM); these have the same tempo and length, so the annotations fit them.
 AUDIO = {
-    "night_drive": (0, "night_drive.wav"),  # audio.file: an absolute path on another machine
-    "sunrise": (1, "club/sunrise.wav"),  # audio.file: club/sunrise.wav
-    "warehouse": (2, "warehouse.wav"),
-    "afterglow": (3, "sets/afterglow.wav"),  # found by its name below the music folder
+    "night_drive": (0, "night_drive.wav", 68.756),  # audio.file: an absolute path elsewhere
+    "sunrise": (1, "club/sunrise.wav", 69.327),  # audio.file: club/sunrise.wav
+    "warehouse": (2, "warehouse.wav", 70.191),
+    "afterglow": (3, "sets/afterglow.wav", 70.778),  # found by its name below the music folder
 }
 
 
 @pytest.fixture(scope="module")
 def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("library") / "music"
-    config = SynthConfig(min_seconds=30, max_seconds=32, min_bpm=128, max_bpm=128)
-    for index, relative in AUDIO.values():
+    for index, relative, seconds in AUDIO.values():
+        config = SynthConfig(min_seconds=seconds, max_seconds=seconds, min_bpm=128, max_bpm=128)
         track = generate_track("t", 11, index, config)
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         sf.write(folder / relative, track.samples, track.sample_rate, subtype="PCM_16")

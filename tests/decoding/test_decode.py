@@ -7,7 +7,6 @@ from tests.structure_factories import FPS, activations_from, make_annotation
 from edm.data.targets import beat_times, downbeat_times
 from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import (
-    DecodeParams,
     decode_boundaries,
     decode_downbeats,
     decode_structure,
@@ -69,29 +68,40 @@ def test_boundaries_snap_to_bar_lines_and_keep_a_minimum_section_length(annotati
     true_drop = round(annotation.structure[2].time * FPS)
     boundary[true_drop + 9] = 0.9  # 180 ms late: snapped back onto the bar line
     boundary[true_drop + round(grid.period * 4)] = 0.8  # one bar later: too close, dropped
-    blurred = FrameActivations(
+    flat_label = _one_label_after_the_start(activations.label, "drop")
+    blurred = FrameActivations(  # nothing else changes: the boundary activation decides
         frame_rate=FPS,
         beat=activations.beat,
         downbeat=activations.downbeat,
         boundary=boundary,
-        energy=activations.energy,
-        label=activations.label,
+        energy=np.full_like(activations.energy, 0.5),
+        label=flat_label,
     )
     starts = decode_boundaries(blurred, downbeats, grid)
     assert starts == [round(annotation.structure[0].time * FPS), true_drop]
 
 
-def test_weak_boundary_peaks_are_ignored(annotation) -> None:
+def _one_label_after_the_start(label: np.ndarray, name: str) -> np.ndarray:
+    """The same "unlabeled" lead-in, then ``name`` everywhere: labels say nothing of sections."""
+    lead_in = label[LABELS.index("unlabeled")] > 0.5
+    flat = np.zeros_like(label)
+    flat[LABELS.index(name)] = 1.0
+    flat[:, lead_in] = label[:, lead_in]
+    return flat
+
+
+def test_weak_boundary_peaks_alone_make_no_sections(annotation) -> None:
     activations = activations_from(annotation)
+    flat_label = _one_label_after_the_start(activations.label, "drop")
     weak = FrameActivations(
         frame_rate=FPS,
         beat=activations.beat,
         downbeat=activations.downbeat,
         boundary=activations.boundary * 0.2,
-        energy=activations.energy,
-        label=activations.label,
+        energy=np.full_like(activations.energy, 0.5),
+        label=flat_label,
     )
-    structure = decode_structure(weak, DecodeParams(boundary_threshold=0.3))
+    structure = decode_structure(weak)
     assert len(structure.sections) == 1  # only the music's start
 
 

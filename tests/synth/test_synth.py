@@ -10,15 +10,15 @@ from scipy import signal
 from scipy.fft import next_fast_len
 
 from edm.data.annotations import Annotation, load_annotation
-from edm.synth import SynthConfig, write_synthetic_dataset
+from edm.synth import ARRANGEMENT_FAMILIES, SOUND_FAMILIES, SynthConfig, write_synthetic_dataset
 
-FORM = re.compile(r"^intro buildup drop( breakdown( breakbuild)?( buildup)? drop){1,2} outro$")
+FORM = re.compile(r"^intro buildup drop( breakdown( breakbuild)?( buildup)? drop){0,2} outro$")
 
 
 @pytest.fixture(scope="module")
 def synth_tracks(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndarray, Annotation]]:
     out = tmp_path_factory.mktemp("synth")
-    paths = write_synthetic_dataset(out, 5, seed=7)
+    paths = write_synthetic_dataset(out, 6, seed=7)
     tracks = []
     for path in paths:
         annotation = load_annotation(path)
@@ -47,15 +47,20 @@ def test_tempo_length_and_metadata_are_plausible(synth_tracks) -> None:
         audio = annotation.audio
         assert 118 <= audio.bpm <= 150
         assert audio.time_signature == "4/4"
-        assert 0.0 <= audio.downbeat < 2.0
+        # A lead-in of up to 2 s, then a pickup of up to three beats.
+        assert 0.0 <= audio.downbeat < 2.0 + 3 * audio.beat_duration
         assert audio.duration == pytest.approx(samples.size / 22050, abs=1e-5)
-        assert 55 <= audio.duration <= 105
+        assert 60 <= audio.duration <= 100
         assert annotation.metadata.tier == 1
         assert annotation.metadata.source == "synthetic"
         assert annotation.metadata.confidence == 1.0
+        extra = annotation.metadata.model_extra or {}
+        assert extra["sound_family"] in SOUND_FAMILIES
+        assert extra["arrangement_family"] in ARRANGEMENT_FAMILIES
 
 
 def test_sections_follow_the_edm_form_on_four_bar_phrases(synth_tracks) -> None:
+    """At the default lengths no form is shortened below four-bar phrases."""
     for _, annotation in synth_tracks:
         labels = " ".join(s.label for s in annotation.structure)
         assert FORM.match(labels), labels
@@ -92,21 +97,32 @@ def _section_rms(low: np.ndarray, annotation: Annotation, label: str) -> float:
     return float(np.sqrt(np.mean(np.concatenate(spans) ** 2)))
 
 
-def test_low_band_is_much_louder_in_drops_than_in_breakdowns(synth_tracks) -> None:
-    for samples, annotation in synth_tracks:
+def test_low_band_is_louder_in_drops_than_in_breakdowns(synth_tracks) -> None:
+    """Twice as loud where the breakdown drops its drums; louder still where it keeps them
+    (the bass arrives with the drop)."""
+    with_breakdowns = [(s, a) for s, a in synth_tracks if _labels(a).count("breakdown")]
+    assert len(with_breakdowns) >= 3
+    for samples, annotation in with_breakdowns:
         low = _low_band(samples)
-        assert _section_rms(low, annotation, "drop") > 2.0 * _section_rms(
-            low, annotation, "breakdown"
+        drop, breakdown = (
+            _section_rms(low, annotation, "drop"),
+            _section_rms(low, annotation, "breakdown"),
         )
+        keeps_kick = annotation.metadata.model_extra["arrangement_family"] == "pickup"
+        assert drop > (1.1 if keeps_kick else 2.0) * breakdown
 
 
-def test_kick_onsets_line_up_with_the_annotated_beats_in_drops(synth_tracks) -> None:
-    """The low band's onsets match the annotated beats best at zero shift, not nearby."""
+def _labels(annotation: Annotation) -> list[str]:
+    return [s.label for s in annotation.structure]
+
+
+def test_onsets_rise_at_the_annotated_beats_in_drops(synth_tracks) -> None:
+    """Sound rises at the annotated beats: the sharpest rise comes at the beat or a few ms in
+    (a clap's later bursts, a kick's body). A grid off by a sixteenth or more fails. Full band:
+    a sample-like kick's attack is its transient."""
     for samples, annotation in synth_tracks:
-        # Zero-phase filter and Hilbert envelope: no delay or ripple to blur the onset times.
-        sos = signal.butter(4, 400, btype="lowpass", fs=22050, output="sos")
-        low = signal.sosfiltfilt(sos, samples)
-        envelope = np.abs(signal.hilbert(low, N=next_fast_len(low.size)))[: low.size]
+        # Hilbert envelope of the whole mix: no filter delay to blur the onset times.
+        envelope = np.abs(signal.hilbert(samples, N=next_fast_len(samples.size)))[: samples.size]
         onset = np.maximum(np.diff(envelope, prepend=0.0), 0.0)
         beat = annotation.audio.beat_duration
         beats = []
@@ -115,11 +131,13 @@ def test_kick_onsets_line_up_with_the_annotated_beats_in_drops(synth_tracks) -> 
                 beats += list(np.arange(section.time, nxt.time - beat / 2, beat))
         positions = np.round(np.array(beats) * 22050).astype(int)
         shifts_ms = np.arange(-60, 61, 2)
-        strength = [
-            onset[positions[:, None] + int(ms * 22.05) + np.arange(-44, 45)].sum()
-            for ms in shifts_ms
-        ]
-        assert abs(shifts_ms[int(np.argmax(strength))]) <= 4
+        strength = np.array(
+            [
+                onset[positions[:, None] + int(ms * 22.05) + np.arange(-44, 45)].sum()
+                for ms in shifts_ms
+            ]
+        )
+        assert -4 <= shifts_ms[int(np.argmax(strength))] <= 30
 
 
 def test_energy_annotation_peaks_in_drops(synth_tracks) -> None:
@@ -132,4 +150,5 @@ def test_energy_annotation_peaks_in_drops(synth_tracks) -> None:
         drop_low = max(v for v, lab in zip(energy.low, labels, strict=True) if lab == "drop")
         assert drop_low == pytest.approx(1.0, abs=0.05)
         breakdown_low = [v for v, lab in zip(energy.low, labels, strict=True) if lab == "breakdown"]
-        assert max(breakdown_low) < 0.5
+        if breakdown_low and annotation.metadata.model_extra["arrangement_family"] != "pickup":
+            assert max(breakdown_low) < 0.5

@@ -66,6 +66,7 @@ def test_training_learns_and_registers_everything(
     for name in SPEC_PARAMS:
         assert name in run.data.params
     assert run.data.params["num_epochs"] == "8"
+    assert run.data.params["augment"] == "True" and run.data.params["augment_stretch"] == "0.12"
     assert run.data.metrics["best_val_loss"] == pytest.approx(result.best_val_loss)
     assert run.data.metrics["best_epoch"] == result.best_epoch
     tags = run.data.tags
@@ -163,15 +164,17 @@ def test_a_crash_ends_the_run_and_keeps_the_last_good_checkpoint(
     status: str,
 ) -> None:
     from edm.data.dataset import TrainingDataset
+    from edm.training.augment import AugmentedTrainingDataset
 
-    real_getitem = TrainingDataset.__getitem__
+    for dataset_class in (TrainingDataset, AugmentedTrainingDataset):  # augmented by default
+        real_getitem = dataset_class.__getitem__
 
-    def crash_in_second_epoch(self: TrainingDataset, index: int) -> dict:
-        if self.epoch >= 1:
-            raise error("disk gone")
-        return real_getitem(self, index)
+        def crash_in_second_epoch(self: TrainingDataset, index: int, real=real_getitem) -> dict:
+            if self.epoch >= 1:
+                raise error("disk gone")
+            return real(self, index)
 
-    monkeypatch.setattr(TrainingDataset, "__getitem__", crash_in_second_epoch)
+        monkeypatch.setattr(dataset_class, "__getitem__", crash_in_second_epoch)
     registry = ModelRegistry(tracking_uri=store_uri)
     with pytest.raises(error):
         train_from_directory(synth_data, config(tmp_path, num_epochs=3, run_name="crash"), registry)

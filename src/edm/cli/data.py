@@ -26,22 +26,47 @@ def synth(
     tracks: int = typer.Option(32, "--tracks", "-n", min=1, help="How many tracks."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte for byte)."),
     min_seconds: float = typer.Option(
-        None, "--min-seconds", help="Shortest track length [default: 60, or --max-seconds if less]."
+        None, "--min-seconds", help="Shortest track length (default: 60, or --max-seconds if less)."
     ),
-    max_seconds: float = typer.Option(100.0, "--max-seconds", help="Longest track length."),
+    max_seconds: float = typer.Option(
+        100.0, "--max-seconds", help="Longest track length (lead-in and tail included)."
+    ),
     min_bpm: int = typer.Option(118, "--min-bpm", min=40, help="Slowest tempo."),
     max_bpm: int = typer.Option(150, "--max-bpm", max=250, help="Fastest tempo."),
+    sound_families: str = typer.Option(
+        None,
+        "--sound-families",
+        help="Comma-separated sound families (default: all of classic,analog,sampled).",
+    ),
+    arrangement_families: str = typer.Option(
+        None,
+        "--arrangement-families",
+        help="Comma-separated arrangement families (default: all of template,pickup,extended).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Generate synthetic EDM tracks with exact annotations (beats, sections, energy)."""
+    """Generate synthetic EDM tracks with exact annotations (beats, sections, energy), each
+    drawn from one sound family and one arrangement family (recorded in its metadata)."""
     from rich.progress import Progress
 
     from edm.synth import SynthConfig, write_synthetic_dataset
+    from edm.synth.families import ARRANGEMENT_FAMILIES, SOUND_FAMILIES, parse_family_list
 
-    if min_seconds is None:  # asking only for short tracks brings the shortest down with it
-        min_seconds = min(SynthConfig.min_seconds, max_seconds)
     config = SynthConfig(
-        min_seconds=min_seconds, max_seconds=max_seconds, min_bpm=min_bpm, max_bpm=max_bpm
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
+        sound_families=(
+            SOUND_FAMILIES
+            if sound_families is None
+            else parse_family_list("sound", sound_families, SOUND_FAMILIES)
+        ),
+        arrangement_families=(
+            ARRANGEMENT_FAMILIES
+            if arrangement_families is None
+            else parse_family_list("arrangement", arrangement_families, ARRANGEMENT_FAMILIES)
+        ),
     )
     with Progress(
         console=err_console, transient=True, disable=not err_console.is_terminal

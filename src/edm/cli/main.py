@@ -11,7 +11,18 @@ from typing import NoReturn
 import typer
 
 from edm import settings
-from edm.cli import analyze, data, doctor, evaluate, interrupts, models, serve, train, ui
+from edm.cli import (
+    analyze,
+    data,
+    doctor,
+    evaluate,
+    interrupts,
+    models,
+    monitor,
+    serve,
+    train,
+    ui,
+)
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
 from edm.errors import EdmError
@@ -26,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.add_typer(monitor.app, name="monitor")
 app.command("train")(train.train)
 app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)

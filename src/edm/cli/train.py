@@ -51,6 +51,11 @@ def train(
         None, "--early-stopping", min=1, help="Stop after N epochs without improvement."
     ),
     crop_seconds: float = typer.Option(12.0, "--crop-seconds", help="Training crop length."),
+    augment: bool = typer.Option(
+        True,
+        "--augment/--no-augment",
+        help="Augment crops: gain, filter, pitch, noise, time-stretch (targets moved), masks.",
+    ),
     seed: int = typer.Option(0, help="Seed for the split, crops and initial weights."),
     run_name: str = typer.Option(None, "--run-name", help="Default: run_<time>_<backbone>_<desc>."),
     description: str = typer.Option("", "--description", help="Goes into the run name."),
@@ -82,6 +87,7 @@ def train(
         gradient_clip=gradient_clip or None,
         early_stopping_patience=early_stopping,
         crop_seconds=crop_seconds,
+        augment=augment,
         seed=seed,
         run_name=run_name,
         description=description,

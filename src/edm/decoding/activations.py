@@ -20,7 +20,9 @@ class FrameActivations:
 
     ``beat``, ``downbeat``, ``boundary``: ``(T,)`` in 0..1; ``energy``: ``(3, T)``, one row per
     band of ``ENERGY_BANDS`` (low/mid/high) in 0..1; ``label``: ``(n_labels, T)``, a
-    distribution over ``labels`` per frame.
+    distribution over ``labels`` per frame. ``features``: optionally the model's input features
+    ``(n_features, T)`` (log-mel), which the decoder reads for spectral and harmonic change at
+    bar lines; None when the model took raw audio or the caller did not pass them.
     """
 
     frame_rate: float
@@ -30,6 +32,7 @@ class FrameActivations:
     energy: np.ndarray
     label: np.ndarray
     labels: tuple[str, ...] = LABELS
+    features: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.beat.shape[-1]
@@ -40,6 +43,8 @@ class FrameActivations:
             "energy": (self.energy.shape, (len(ENERGY_BANDS), n)),
             "label": (self.label.shape, (len(self.labels), n)),
         }
+        if self.features is not None:
+            shapes["features"] = (self.features.shape[-1:], (n,))
         for name, (got, want) in shapes.items():
             if got != want:
                 raise ModelError(f"activation '{name}' has shape {got}, expected {want}")

@@ -4,13 +4,16 @@ Pure numpy functions, each one step:
 
 - :func:`decode_beats`: a constant-tempo grid (:mod:`edm.decoding.tempo`) over the whole
   track, as the annotation schema has it (pickup beats before bar 1 count too);
-- :func:`decode_downbeats`: the beat phase (mod ``beats_per_bar``) whose beats carry the most
-  downbeat activation;
+- :func:`choose_downbeats`: the beat phase (mod ``beats_per_bar``) that the whole track
+  supports best: the model's downbeat activation plus bar-line change, section boundaries
+  and the phrase grid (:mod:`edm.decoding.bars`); :func:`decode_downbeats` is the
+  downbeat-activation-only vote;
 - :func:`decode_boundaries`: the music's start (after the "unlabeled" frames and a beatless
-  lead-in), then peaks of the boundary activation at least ``min_section_bars`` apart,
-  snapped to the nearest downbeat when one is within half a bar (sections start on bars);
-- :func:`describe_sections`: per section the label with the highest mean probability and the
-  mean of each energy band.
+  lead-in), then section starts chosen among the downbeats by dynamic programming over the
+  boundary activation, descriptor change and phrase grid (:mod:`edm.decoding.sections`);
+  without a beat grid, peaks of the boundary activation at least ``min_section_seconds`` apart;
+- :func:`describe_sections`: per section a label chosen with the whole track's form and
+  energy as priors (:mod:`edm.decoding.labels`), and the mean of each energy band.
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ from scipy.ndimage import maximum_filter1d
 from scipy.signal import find_peaks
 
 from edm.decoding.activations import FrameActivations
+from edm.decoding.bars import (
+    PhaseWeights,
+    band_levels,
+    choose_phase,
+    frame_descriptors,
+    phase_scores,
+)
+from edm.decoding.labels import LabelPriors, label_sections
+from edm.decoding.sections import SectionParams, segment_bars
 from edm.decoding.structure import Section, TrackStructure
 from edm.decoding.tempo import BeatGrid, TempoSearch, estimate_beat_grid
 from edm.vocabulary import BEATS_PER_BAR
@@ -31,10 +43,12 @@ from edm.vocabulary import BEATS_PER_BAR
 class DecodeParams:
     tempo: TempoSearch = field(default_factory=TempoSearch)
     beats_per_bar: int = BEATS_PER_BAR
-    boundary_threshold: float = 0.4  # a boundary peak must reach this probability
-    min_section_bars: float = 4.0  # EDM phrases: nothing shorter is called a section
-    min_section_seconds: float = 4.0  # used when no tempo was found
-    snap_to_downbeats: bool = True
+    phase: PhaseWeights = field(default_factory=PhaseWeights)  # choosing the downbeat phase
+    sections: SectionParams = field(default_factory=SectionParams)  # sections on the bar grid
+    labels: LabelPriors = field(default_factory=LabelPriors)  # form and energy priors
+    # Without a beat grid: boundary peaks reaching this probability, this far apart.
+    boundary_threshold: float = 0.4
+    min_section_seconds: float = 4.0
     music_start_threshold: float = 0.5  # P(unlabeled) below this: the music has started
     # Silence before the first beat is a lead-in, not a section, when it is this short.
     max_lead_in_bars: float = 2.0
@@ -48,9 +62,10 @@ def decode_structure(
     fps = activations.frame_rate
     grid = decode_beats(activations.beat, fps, params.tempo)
     beat_frames = grid.frames(activations.n_frames) if grid is not None else np.zeros(0)
-    downbeat_frames = decode_downbeats(activations.downbeat, beat_frames, params.beats_per_bar)
-    boundary_frames = decode_boundaries(activations, downbeat_frames, grid, params)
-    sections = describe_sections(activations, boundary_frames)
+    descriptors = frame_descriptors(activations)
+    downbeat_frames = choose_downbeats(activations, beat_frames, params, descriptors)
+    boundary_frames = decode_boundaries(activations, downbeat_frames, grid, params, descriptors)
+    sections = describe_sections(activations, boundary_frames, params.labels)
     return TrackStructure(
         bpm=grid.bpm if grid is not None else None,
         beats=tuple(float(f / fps) for f in beat_frames),
@@ -71,7 +86,8 @@ def decode_beats(
 def decode_downbeats(
     downbeat_activation: np.ndarray, beat_frames: np.ndarray, beats_per_bar: int = BEATS_PER_BAR
 ) -> np.ndarray:
-    """The beats (fractional frames) that start bars: every ``beats_per_bar``-th, best phase."""
+    """The beats (fractional frames) that start bars: every ``beats_per_bar``-th, at the phase
+    with the most downbeat activation (the model's vote alone; see :func:`choose_downbeats`)."""
     if beat_frames.size == 0:
         return beat_frames
     tolerant = maximum_filter1d(np.asarray(downbeat_activation, dtype=np.float64), 3)
@@ -80,44 +96,72 @@ def decode_downbeats(
     return beat_frames[int(np.argmax(scores)) :: beats_per_bar]
 
 
+def choose_downbeats(
+    activations: FrameActivations,
+    beat_frames: np.ndarray,
+    params: DecodeParams | None = None,
+    descriptors: list[np.ndarray] | None = None,
+) -> np.ndarray:
+    """The beats that start bars, at the phase the whole track supports best: the model's
+    downbeat activation, plus change, boundaries and phrases at bar lines."""
+    params = params or DecodeParams()
+    if beat_frames.size == 0:
+        return beat_frames
+    scores = phase_scores(activations, beat_frames, params.beats_per_bar, params.phase, descriptors)
+    return beat_frames[choose_phase(scores) :: params.beats_per_bar]
+
+
 def decode_boundaries(
     activations: FrameActivations,
     downbeat_frames: np.ndarray,
     grid: BeatGrid | None,
     params: DecodeParams | None = None,
+    descriptors: list[np.ndarray] | None = None,
 ) -> list[int]:
     """Section start frames, the first being where the music starts; strictly increasing."""
     params = params or DecodeParams()
     n = activations.n_frames
-    fps = activations.frame_rate
-    if grid is not None:
-        min_gap = params.min_section_bars * params.beats_per_bar * grid.period
-        half_bar = params.beats_per_bar * grid.period / 2
-    else:
-        min_gap, half_bar = params.min_section_seconds * fps, 0.0
-
-    def snapped(frame: float) -> int:
-        if params.snap_to_downbeats and downbeat_frames.size and half_bar > 0:
-            nearest = downbeat_frames[np.argmin(np.abs(downbeat_frames - frame))]
-            if abs(nearest - frame) <= half_bar:
-                frame = nearest
-        return int(np.clip(round(frame), 0, n - 1))
-
+    bars_known = grid is not None and downbeat_frames.size > 0
+    half_bar = params.beats_per_bar * grid.period / 2 if grid is not None else 0.0
     beat_frames = grid.frames(n) if grid is not None else np.zeros(0)
-    lead_in_limit = params.max_lead_in_bars * params.beats_per_bar * grid.period if grid else 0.0
-    start = snapped(
-        music_start(activations, beat_frames, params.music_start_threshold, lead_in_limit)
-    )
+    lead_in_limit = params.max_lead_in_bars * 2 * half_bar
+    start = music_start(activations, beat_frames, params.music_start_threshold, lead_in_limit)
+    if bars_known:
+        start = _bar_one(start, downbeat_frames, half_bar)
+    start = int(np.clip(round(start), 0, n - 1))
+    if grid is not None and bars_known:
+        if descriptors is None:
+            descriptors = frame_descriptors(activations)
+        return segment_bars(
+            activations.boundary,
+            descriptors,
+            start,
+            downbeat_frames,
+            grid.period,
+            params.beats_per_bar,
+            params.sections,
+        )
+    min_gap = params.min_section_seconds * activations.frame_rate
     peaks, _ = find_peaks(
-        activations.boundary,
-        height=params.boundary_threshold,
-        distance=max(1, int(min_gap * 0.9)),  # a little slack: bars vary by rounding
+        activations.boundary, height=params.boundary_threshold, distance=max(1, int(min_gap))
     )
     starts = [start]
-    for peak in sorted(snapped(p) for p in peaks):
-        if peak - starts[-1] >= 0.9 * min_gap and n - peak >= 0.5 * min_gap:
-            starts.append(peak)
+    for peak in peaks:
+        if peak - starts[-1] >= min_gap and n - peak >= 0.5 * min_gap:
+            starts.append(int(peak))
     return starts
+
+
+def _bar_one(start: float, downbeat_frames: np.ndarray, half_bar: float) -> float:
+    """The bar line the first section starts on: the music's start when it is near one, else
+    the next one within a bar (pickup beats, a fill before bar 1, belong to no section)."""
+    nearest = downbeat_frames[np.argmin(np.abs(downbeat_frames - start))]
+    if abs(nearest - start) <= 0.75 * half_bar:  # up to 1.5 beats: the same bar line
+        return float(nearest)
+    later = downbeat_frames[(downbeat_frames >= start) & (downbeat_frames <= start + 2 * half_bar)]
+    if later.size:
+        return float(later[0])
+    return float(nearest) if abs(nearest - start) <= half_bar else start
 
 
 def music_start(
@@ -146,30 +190,49 @@ def music_start(
     return start
 
 
-def describe_sections(activations: FrameActivations, starts: list[int]) -> list[Section]:
-    """One :class:`Section` per start, ending where the next starts (the last at the end)."""
+def describe_sections(
+    activations: FrameActivations, starts: list[int], priors: LabelPriors | None = None
+) -> list[Section]:
+    """One :class:`Section` per start, ending where the next starts (the last at the end),
+    labelled with the track's form and energy in view (:func:`label_sections`)."""
     fps = activations.frame_rate
     ends = [*starts[1:], activations.n_frames]
+    spans = [(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
+    if not spans:
+        return []
     row = activations.unlabeled_index
-    sections = []
-    for start, end in zip(starts, ends, strict=True):
-        if end <= start:
-            continue
-        probabilities = activations.label[:, start:end].mean(axis=1)
-        if row is not None and len(activations.labels) > 1:
-            probabilities[row] = -1.0  # after the music starts every section has a label
-        best = int(np.argmax(probabilities))
-        energy = activations.energy[:, start:end].mean(axis=1)
-        sections.append(
-            Section(
-                start=start / fps,
-                end=end / fps,
-                label=activations.labels[best],
-                confidence=float(probabilities[best]),
-                energy=(float(energy[0]), float(energy[1]), float(energy[2])),
-            )
+    probabilities = np.stack([activations.label[:, a:b].mean(axis=1) for a, b in spans])
+    if row is not None and len(activations.labels) > 1:
+        probabilities[:, row] = 0.0  # after the music starts every section has a label
+    energy = np.stack([activations.energy[:, a:b].mean(axis=1) for a, b in spans])
+    # The priors read loudness from the input features when there are any: the model's energy
+    # head, like its labels, can be unsure of sounds it never heard; the spectrum is not.
+    levels = band_levels(activations.features)
+    if levels is None:
+        levels = activations.energy
+    heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
+    rise = np.array([_rise(levels, a, b) for a, b in spans])
+    chosen = label_sections(probabilities, heard, rise, activations.labels, priors)
+    return [
+        Section(
+            start=a / fps,
+            end=b / fps,
+            label=activations.labels[best],
+            confidence=float(probabilities[i, best]),
+            energy=(float(energy[i, 0]), float(energy[i, 1]), float(energy[i, 2])),
         )
-    return sections
+        for i, ((a, b), best) in enumerate(zip(spans, chosen, strict=True))
+    ]
+
+
+def _rise(levels: np.ndarray, start: int, end: int) -> float:
+    """How much louder (mean over bands) the last quarter of a span is than its first, in
+    units of the track's range of that mean."""
+    quarter = max(1, (end - start) // 4)
+    overall = levels.mean(axis=0)
+    level = overall[start:end]
+    spread = float(np.percentile(overall, 95) - np.percentile(overall, 5)) + 1e-9
+    return float(level[-quarter:].mean() - level[:quarter].mean()) / spread
 
 
 def _sample(values: np.ndarray, positions: np.ndarray) -> np.ndarray:

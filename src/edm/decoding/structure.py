@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edm.data.annotations import Annotation, AudioInfo, Energy, Metadata, StructureEntry
+from edm.decoding.confidence import Confidence
 from edm.errors import DataError
 from edm.vocabulary import BEATS_PER_BAR, ENERGY_BANDS
 
@@ -51,9 +52,10 @@ class TrackStructure:
     duration: float
     beats_per_bar: int = BEATS_PER_BAR
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the tempo fit's score
+    confidence: Confidence | None = None  # set by the pipeline (decoding/confidence.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "duration": round(self.duration, 3),
             "bpm": None if self.bpm is None else round(self.bpm, 3),
             "time_signature": f"{self.beats_per_bar}/4",
@@ -61,6 +63,9 @@ class TrackStructure:
             "downbeats": [round(t, 3) for t in self.downbeats],
             "sections": [section.to_dict() for section in self.sections],
         }
+        if self.confidence is not None:
+            document["confidence"] = self.confidence.to_dict()
+        return document
 
     def to_annotation(
         self, audio_file: str, *, source: str = "edm analyze", **metadata: Any

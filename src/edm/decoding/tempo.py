@@ -87,6 +87,34 @@ def estimate_beat_grid(
     return BeatGrid(period=period, phase=phase % period, frame_rate=frame_rate, score=score)
 
 
+def tempo_contrasts(
+    activation: np.ndarray,
+    frame_rate: float,
+    bpms: list[float],
+    search: TempoSearch | None = None,
+) -> list[float]:
+    """The search's contrast of the best grid at each tempo (refined within ±0.5 %), comparable
+    between tempos, whether or not inside the search's BPM range (decoding/confidence.py
+    compares a pick with its octave rivals this way)."""
+    search = search or TempoSearch()
+    activation = np.clip(np.asarray(activation, dtype=np.float64), 0.0, 1.0)
+    tolerant = maximum_filter1d(activation, size=3, mode="constant")
+    carrying = np.flatnonzero(tolerant > _NEGLIGIBLE)
+    if activation.size < 2 or carrying.size == 0:
+        return [0.0 for _ in bpms]
+    frames, weights = carrying.astype(np.float64), tolerant[carrying]
+    scores = []
+    for bpm in bpms:
+        period = 60.0 * frame_rate / bpm
+        scores.append(
+            max(
+                _best_phase(weights, frames, p, 1.0 / activation.size, search)[0]
+                for p in period * np.linspace(0.995, 1.005, 5)
+            )
+        )
+    return scores
+
+
 def _search(
     activation: np.ndarray, frame_rate: float, search: TempoSearch
 ) -> tuple[float, float, float]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import torch
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.decoding.activations import FrameActivations
+from edm.decoding.confidence import track_confidence
 from edm.decoding.decode import DecodeParams, decode_structure
 from edm.decoding.structure import TrackStructure
 from edm.errors import ConfigError
@@ -33,6 +34,7 @@ from edm.inference.windows import (
 )
 from edm.models import MultiTaskModel, load_model
 from edm.models.device import resolve_device
+from edm.monitoring.descriptors import AudioDescriptors, describe_log_mel, describe_waveform
 
 DEFAULT_WINDOW_SECONDS = 60.0
 
@@ -93,6 +95,8 @@ class Frames2Activations:
             energy=values["energy"],
             label=values["label"],
             labels=tuple(self.model.labels),
+            # The decoder reads spectral change at bar lines from the log-mel features.
+            features=None if self.takes_audio else np.asarray(inputs),
         )
 
 
@@ -119,12 +123,14 @@ class File2Activations:
 
 @dataclass
 class Analysis:
-    """One analysed file: its structure, the activations it was decoded from, stage times."""
+    """One analysed file: its structure, the activations it was decoded from, stage times,
+    and cheap descriptors of its audio (for drift checks: ``edm.monitoring``)."""
 
     path: Path
     structure: TrackStructure
     activations: FrameActivations
     seconds: dict[str, float] = field(default_factory=dict)
+    audio: AudioDescriptors | None = None
 
 
 class File2Structure:
@@ -170,6 +176,7 @@ class File2Structure:
         activations = self.file2activations.frames2activations(inputs, on_progress)
         predicted = time.perf_counter()
         structure = decode_structure(activations, self.decode_params)
+        structure = _with_confidence(structure, activations, self.decode_params)
         decoded = time.perf_counter()
         return Analysis(
             path=path,
@@ -180,9 +187,32 @@ class File2Structure:
                 "model": predicted - loaded,
                 "decoding": decoded - predicted,
             },
+            audio=_describe_inputs(inputs, self.file2activations.frames2activations),
         )
 
     def __call__(
         self, path: Path | str, on_progress: ProgressCallback | None = None
     ) -> TrackStructure:
         return self.analyze(path, on_progress).structure
+
+
+def _with_confidence(
+    structure: TrackStructure, activations: FrameActivations, params: DecodeParams
+) -> TrackStructure:
+    confidence = track_confidence(
+        activations,
+        structure.beats,
+        structure.bpm,
+        [section.confidence for section in structure.sections],
+        music_start=structure.sections[0].start if structure.sections else 0.0,
+        search=params.tempo,
+    )
+    return replace(structure, confidence=confidence)
+
+
+def _describe_inputs(inputs: np.ndarray, stage: Frames2Activations) -> AudioDescriptors:
+    """Descriptors of what the model was given: no second decode of the file."""
+    if stage.takes_audio:
+        rate = stage.model.config.sample_rate or stage.feature_params.sample_rate
+        return describe_waveform(inputs, rate)
+    return describe_log_mel(inputs, stage.feature_params)

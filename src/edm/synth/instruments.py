@@ -113,17 +113,23 @@ def render_notes(
     attack: float,
     sustain: float,
     cutoff_hz: float | None,
+    bright_decay: float | None = None,
+    detune_cents: float = 0.0,
+    polyphonic: bool = False,
 ) -> np.ndarray:
-    """A monophonic synth voice: oscillator, then envelope (attack, decay to ``sustain``), then
-    a low-pass filter. ``shape`` is ``saw``, ``square`` or ``sine``.
+    """A synth voice: oscillator, then envelope (attack, decay to ``sustain``), then a low-pass
+    filter. ``shape`` is ``saw``, ``square``, ``sine`` or ``fm`` (a two-operator FM tone). With
+    ``bright_decay`` (s) the harmonics fade within each note, as under a filter envelope; with
+    ``detune_cents``, three oscillators spread around the pitch (a supersaw). ``polyphonic``
+    notes may overlap (chords); otherwise they must not.
     """
     out = np.zeros(n_samples, dtype=np.float32)
     audible = notes.gains > 0
     if not audible.any():
         return out
     starts, lengths = notes.starts[audible], notes.lengths[audible]
-    # Only the samples under a note are computed: silent sections cost nothing. Notes of one
-    # voice do not overlap, so sample k of note i is simply starts[i] + k.
+    # Only the samples under a note are computed: silent sections cost nothing. Sample k of
+    # note i is simply starts[i] + k.
     index = np.repeat(np.arange(starts.size), lengths)
     age_int = np.arange(index.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     t = starts[index] + age_int
@@ -136,30 +142,59 @@ def render_notes(
     remaining = lengths[index].astype(np.float32) - age
 
     frequency = midi_to_hz(notes.midi[audible]).astype(np.float32)[index]
-    # Phase runs on across notes (and across the skipped silences), so note changes do not click.
-    phase = np.cumsum(frequency / np.float32(sample_rate), dtype=np.float64) % 1.0
-    phase = phase.astype(np.float32)
-    if shape == "saw":
-        wave = 2.0 * phase - 1.0
-    elif shape == "square":
-        wave = np.where(phase < 0.5, np.float32(1.0), np.float32(-1.0))
-    else:
-        wave = np.sin(np.float32(2 * np.pi) * phase)
-
+    # Phase runs on across notes (and across the skipped silences), so note changes do not
+    # click; a detuned oscillator's phase is the same sum scaled.
+    cycles = np.cumsum(frequency / np.float32(sample_rate), dtype=np.float64)
     seconds = age / np.float32(sample_rate)
+    fade = None
+    if bright_decay is not None and shape != "sine":
+        fade = np.exp(-seconds / np.float32(bright_decay))
+    ratios = (
+        (1.0,)
+        if not detune_cents
+        else tuple(2 ** (c / 1200) for c in (-detune_cents, 0.0, detune_cents))
+    )
+    wave = np.zeros(t.size, dtype=np.float32)
+    for ratio in ratios:
+        phase = ((cycles * ratio) % 1.0).astype(np.float32)
+        wave += _oscillator(phase, shape, fade)
+    if len(ratios) > 1:
+        wave *= np.float32(len(ratios) ** -0.5)
+
     decay = notes.decays[audible].astype(np.float32)[index]
     envelope = np.minimum(1.0, seconds / np.float32(attack)) * (
         sustain + (1.0 - sustain) * np.exp(-seconds / decay)
     )
     release = np.clip(remaining / (0.005 * sample_rate), 0.0, 1.0)  # 5 ms: no click at note end
     gains = notes.gains[audible].astype(np.float32)[index]
-    out[t] = wave * envelope * release * gains
+    sound = wave * envelope * release * gains
+    if polyphonic:
+        out += np.bincount(t, weights=sound, minlength=n_samples).astype(np.float32)
+    else:
+        out[t] = sound
     if cutoff_hz is None:
         return out
     # The filter's tail after the last note is a few ms: filter the sounding span only.
-    first, last = int(t[0]), min(n_samples, int(t[-1]) + sample_rate // 10)
+    first, last = int(t.min()), min(n_samples, int(t.max()) + sample_rate // 10)
     out[first:last] = filtered(out[first:last], cutoff_hz, "lowpass", sample_rate)
     return out
+
+
+def _oscillator(phase: np.ndarray, shape: str, fade: np.ndarray | None) -> np.ndarray:
+    if shape == "fm":  # a sine phase-modulated at twice its pitch; the index falls with fade
+        index = np.float32(3.0) if fade is None else np.float32(0.3) + np.float32(3.0) * fade
+        two_pi_phase = np.float32(2 * np.pi) * phase
+        return np.sin(two_pi_phase + index * np.sin(2 * two_pi_phase))
+    if shape == "saw":
+        wave = 2.0 * phase - 1.0
+    elif shape == "square":
+        wave = np.where(phase < 0.5, np.float32(1.0), np.float32(-1.0))
+    else:
+        return np.sin(np.float32(2 * np.pi) * phase)
+    if fade is None:
+        return wave
+    sine = np.sin(np.float32(2 * np.pi) * phase)
+    return sine + (wave - sine) * fade
 
 
 def riser(

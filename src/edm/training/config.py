@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edm.errors import ConfigError
+from edm.training.augment_settings import AugmentSettings
 
 SCHEDULERS = ("cosine", "onecycle", "none")
 
@@ -31,6 +32,16 @@ class TrainingConfig(BaseModel):
     early_stopping_patience: int | None = Field(None, ge=1)
     early_stopping_min_delta: float = Field(0.0, ge=0)  # smaller gains count as no improvement
     crop_seconds: float = Field(12.0, gt=0)
+    # Augmentation of the cached log-mel crops (edm.training.augment); 0 turns one kind off.
+    augment: bool = True
+    augment_probability: float = Field(0.5, ge=0, le=1)  # per kind, per crop
+    augment_gain_db: float = Field(6.0, ge=0, le=40)
+    augment_filter_db: float = Field(9.0, ge=0, le=40)
+    augment_pitch_semitones: float = Field(2.0, ge=0, le=12)
+    augment_noise_db: float = Field(-20.0, le=0)  # noise floor vs the crop; <= -120 off
+    augment_stretch: float = Field(0.12, ge=0, lt=0.5)  # rates 1 +- this, targets moved
+    augment_freq_masks: int = Field(2, ge=0, le=10)
+    augment_time_masks: int = Field(0, ge=0, le=10)
     val_fraction: float = Field(0.2, gt=0, lt=1)
     # Which annotated tracks to train on: tier N or better (1 is best), confidence >= X.
     min_tier: int | None = Field(None, ge=1, le=3)
@@ -79,6 +90,24 @@ class TrainingConfig(BaseModel):
         keys = (
             "backbone", "num_epochs", "learning_rate", "scheduler", "weight_decay",
             "gradient_clip", "batch_size", "warmup_epochs", "seed", "early_stopping_patience",
-            "crop_seconds", "val_fraction", "min_tier", "min_confidence",
+            "crop_seconds", "val_fraction", "min_tier", "min_confidence", "augment",
         )  # fmt: skip
-        return {k: getattr(self, k) for k in keys}
+        params = {k: getattr(self, k) for k in keys}
+        if self.augment:
+            params |= {k: getattr(self, k) for k in AUGMENT_FIELDS}
+        return params
+
+    def augment_settings(self) -> AugmentSettings | None:
+        """What ``edm.training.augment`` applies; None when augmentation is off."""
+        if not self.augment:
+            return None
+        settings = AugmentSettings(
+            **{name.removeprefix("augment_"): getattr(self, name) for name in AUGMENT_FIELDS}
+        )
+        return settings if settings.enabled else None
+
+
+AUGMENT_FIELDS = (
+    "augment_probability", "augment_gain_db", "augment_filter_db", "augment_pitch_semitones",
+    "augment_noise_db", "augment_stretch", "augment_freq_masks", "augment_time_masks",
+)  # fmt: skip

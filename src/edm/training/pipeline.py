@@ -85,13 +85,23 @@ def train_from_directory(
         "input": model_config.input_kind,
         "audio_sample_rate": model_config.sample_rate,
     }
-    train_set = TrainingDataset(
-        train_tracks,
-        crop_seconds=config.crop_seconds,
-        crops_per_track=crops_per_track,
-        seed=config.seed,
+    crops: dict[str, Any] = {
+        "crop_seconds": config.crop_seconds,
+        "crops_per_track": crops_per_track,
+        "seed": config.seed,
         **common,
-    )
+    }
+    augment = config.augment_settings() if model_config.input_kind == "mel" else None
+    if augment is not None:
+        from edm.training.augment import AugmentedTrainingDataset
+
+        train_set: TrainingDataset = AugmentedTrainingDataset(
+            train_tracks, settings=augment, **crops
+        )
+    else:
+        if config.augment and model_config.input_kind != "mel":
+            log.info("augmentation works on log-mel input only: off for %s", config.backbone)
+        train_set = TrainingDataset(train_tracks, **crops)
     val_set = ValidationDataset(val_tracks, **common)
     # Decode and compute features once, up front, in this process: workers then only read.
     train_set.warm_cache()
