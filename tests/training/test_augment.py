@@ -10,15 +10,14 @@ import torch
 
 from edm.audio.features import FeatureParams
 from edm.data.dataset import IGNORE_INDEX, TrainingDataset, load_dataset
+from edm.data.targets import gaussian_peaks, widened_peaks
 from edm.errors import ConfigError
 from edm.training import TrainingConfig
 from edm.training.augment import (
     AugmentedTrainingDataset,
     band_centres,
-    gaussian_peaks,
     spectral_augment,
     time_stretch,
-    widened_peaks,
 )
 from edm.training.augment_settings import AugmentSettings
 

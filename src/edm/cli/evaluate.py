@@ -17,7 +17,7 @@ from edm.cli.data_options import (
     min_tier_option,
     print_data_notes,
 )
-from edm.cli.output import console, err_console, print_json
+from edm.cli.output import console, files_progress, print_json
 from edm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ def evaluate(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
 ) -> None:
     """Per-track and mean scores: beats, downbeats, boundaries, labels, energy, BPM."""
-    from rich.progress import Progress
 
     from edm.data.tracks import TrackSelection
     from edm.evaluation.evaluate import evaluate_dataset
@@ -71,17 +70,14 @@ def evaluate(
             "file: give --model VERSION, a stage or a models:/ URI, or use --no-log"
         )
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
-    with Progress(
-        console=err_console, transient=True, disable=not err_console.is_terminal
-    ) as progress:
-        task = progress.add_task("Evaluating", total=None)
+    with files_progress("Evaluating") as on_file:
         report = evaluate_dataset(
             data_dir,
             analyzer.analyze,  # an Analysis: its audio descriptors make the drift reference
             model=resolved.describe(),
             audio_dirs=as_paths(audio_dir),
             selection=TrackSelection(min_tier, min_confidence),
-            on_track=lambda _, done, total: progress.update(task, completed=done, total=total),
+            on_track=on_file,
         )
     logged = None
     if log:

@@ -9,7 +9,7 @@ import typer
 
 from edm.cli import context
 from edm.cli.analyze import MODEL_HELP
-from edm.cli.output import console, err_console, print_error, print_json
+from edm.cli.output import console, files_progress, print_error, print_json
 from edm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ def drift(
 
     Exit code: 0 when no feature drifts, 3 when one does, 1 on an error.
     """
-    from rich.progress import Progress
 
     from edm.inference.pipeline import File2Structure
     from edm.monitoring.offline import folder_drift
@@ -58,16 +57,8 @@ def drift(
     resolved = resolve_model(model, lambda: context.registry(ctx))
     reference = _reference(resolved, reference_file)
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
-    with Progress(
-        console=err_console, transient=True, disable=not err_console.is_terminal
-    ) as progress:
-        task = progress.add_task("Analysing", total=None)
-        result = folder_drift(
-            data_dir,
-            analyzer.analyze,
-            reference,
-            on_file=lambda _, done, total: progress.update(task, completed=done, total=total),
-        )
+    with files_progress("Analysing") as on_file:
+        result = folder_drift(data_dir, analyzer.analyze, reference, on_file=on_file)
     for path, error in result.failed:
         print_error(error if str(path) in error else f"{path}: {error}")
     if as_json:

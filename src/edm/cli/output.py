@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,3 +65,16 @@ def print_error(message: str) -> None:
     """One line on stderr: the message is text, never markup, and never wrapped."""
     first_line = " ".join(message.split())
     err_console.print(Text.assemble(("Error: ", "bold red"), first_line), soft_wrap=True)
+
+
+@contextmanager
+def files_progress(label: str) -> Iterator[Callable[[Any, int, int], None]]:
+    """A transient bar on stderr, drawn only on a terminal; yields ``on_file(item, done, total)``
+    for the library's per-file callbacks."""
+    from rich.progress import Progress
+
+    with Progress(
+        console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda _, done, total: progress.update(task, completed=done, total=total)

@@ -67,18 +67,23 @@ def frame_targets(
     label_index = np.array([LABELS.index(s.label) for s in annotation.structure], dtype=np.int64)
     energy, has_energy = _energy(annotation, n_frames, frame_rate, section_frames)
     return FrameTargets(
-        boundary=_gaussian_peaks(section_frames[section_frames > 0], n_frames, boundary_sigma),
-        beat=_widened_peaks(beat_times(annotation), n_frames, frame_rate),
-        downbeat=_widened_peaks(downbeat_times(annotation), n_frames, frame_rate),
+        boundary=gaussian_peaks(section_frames[section_frames > 0], n_frames, boundary_sigma),
+        beat=widened_peaks(_frames_of(beat_times(annotation), frame_rate), n_frames),
+        downbeat=widened_peaks(_frames_of(downbeat_times(annotation), frame_rate), n_frames),
         label=_held_values(section_frames, label_index, n_frames, UNLABELED).astype(np.int64),
         energy=energy,
         has_energy=has_energy,
     )
 
 
-def _widened_peaks(times: np.ndarray, n_frames: int, frame_rate: float) -> np.ndarray:
+def _frames_of(times: np.ndarray, frame_rate: float) -> np.ndarray:
+    return np.round(times * frame_rate).astype(np.int64)
+
+
+def widened_peaks(frames: np.ndarray, n_frames: int) -> np.ndarray:
+    """1.0 on each frame and BEAT_NEIGHBOUR_WEIGHT beside it: a beat target that forgives the
+    one-frame error of rounding a time to a frame."""
     out = np.zeros(n_frames, dtype=np.float32)
-    frames = np.round(times * frame_rate).astype(np.int64)
     for offset, weight in ((-1, BEAT_NEIGHBOUR_WEIGHT), (1, BEAT_NEIGHBOUR_WEIGHT), (0, 1.0)):
         shifted = frames + offset
         shifted = shifted[(shifted >= 0) & (shifted < n_frames)]
@@ -86,7 +91,8 @@ def _widened_peaks(times: np.ndarray, n_frames: int, frame_rate: float) -> np.nd
     return out
 
 
-def _gaussian_peaks(frames: np.ndarray, n_frames: int, sigma: float) -> np.ndarray:
+def gaussian_peaks(frames: np.ndarray, n_frames: int, sigma: float) -> np.ndarray:
+    """A Gaussian bump of width ``sigma`` frames on each frame (boundary targets)."""
     out = np.zeros(n_frames, dtype=np.float32)
     radius = max(1, int(np.ceil(3 * sigma)))
     offsets = np.arange(-radius, radius + 1)

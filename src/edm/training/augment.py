@@ -29,7 +29,7 @@ import torch
 
 from edm.audio.features import FeatureParams, hz_to_mel, mel_to_hz
 from edm.data.dataset import IGNORE_INDEX, TrainingDataset
-from edm.data.targets import BEAT_NEIGHBOUR_WEIGHT, DEFAULT_BOUNDARY_SIGMA
+from edm.data.targets import DEFAULT_BOUNDARY_SIGMA, gaussian_peaks, widened_peaks
 from edm.data.tracks import Track
 from edm.training.augment_settings import AugmentSettings
 
@@ -125,28 +125,6 @@ def _peak_frames(target: np.ndarray) -> np.ndarray:
 
 def _moved(frames: np.ndarray, offset: int, rate: float) -> np.ndarray:
     return np.round((frames - offset) / rate).astype(np.int64)
-
-
-def widened_peaks(frames: np.ndarray, length: int) -> np.ndarray:
-    """1.0 on each frame and BEAT_NEIGHBOUR_WEIGHT beside it, as ``edm.data.targets`` draws."""
-    out = np.zeros(length, dtype=np.float32)
-    for shift, weight in ((-1, BEAT_NEIGHBOUR_WEIGHT), (1, BEAT_NEIGHBOUR_WEIGHT), (0, 1.0)):
-        moved = frames + shift
-        moved = moved[(moved >= 0) & (moved < length)]
-        out[moved] = np.maximum(out[moved], weight)
-    return out
-
-
-def gaussian_peaks(frames: np.ndarray, length: int, sigma: float) -> np.ndarray:
-    out = np.zeros(length, dtype=np.float32)
-    radius = max(1, int(np.ceil(3 * sigma)))
-    offsets = np.arange(-radius, radius + 1)
-    shape = np.exp(-0.5 * (offsets / sigma) ** 2).astype(np.float32)
-    for frame in frames.tolist():
-        positions = frame + offsets
-        inside = (positions >= 0) & (positions < length)
-        out[positions[inside]] = np.maximum(out[positions[inside]], shape[inside])
-    return out
 
 
 def spectral_augment(
