@@ -48,8 +48,12 @@ def test_two_workers_follow_the_alias_and_share_their_metrics(
         }
         return versions == {str(second)}
 
-    service.wait_for(all_on_second, 60, "both workers on the new version")
-    # Both workers swapped: two successful loads of the first version, two of the second.
-    assert service.metric("edm_model_reload_total", result="success") == 4
+    # Both workers swap: two successful loads of the first version, two of the second. Waited
+    # for first, since six answers from the new version could all come from one worker.
+    def every_worker_swapped() -> bool:
+        return service.metric("edm_model_reload_total", result="success") == 4
+
+    service.wait_for(every_worker_swapped, 60, "both workers loaded the new version")
+    service.wait_for(all_on_second, 60, "both workers answer with the new version")
     assert service.metric("edm_model_info", variant="production", version=str(second)) == 1
     no_tracebacks(service.stop())

@@ -74,7 +74,9 @@ class DriftMonitor:
         with self._lock:
             if version is not None:
                 self._follow(version, reference)
-            if self._dirty and time.monotonic() - self._computed_mono >= min(1.0, self.interval_s):
+            # A reader asking now gets the figures of the window it is shown (one comparison
+            # takes milliseconds); only the per-request path is throttled.
+            if self._dirty:
                 self._compute()
             return self._document(version)
 
