@@ -32,6 +32,7 @@ from edm.decoding.bars import (
     frame_descriptors,
     phase_scores,
 )
+from edm.decoding.confidence import track_confidence
 from edm.decoding.labels import LabelPriors, label_sections
 from edm.decoding.sections import SectionParams, segment_bars
 from edm.decoding.structure import Section, TrackStructure
@@ -66,14 +67,25 @@ def decode_structure(
     downbeat_frames = choose_downbeats(activations, beat_frames, params, descriptors)
     boundary_frames = decode_boundaries(activations, downbeat_frames, grid, params, descriptors)
     sections = describe_sections(activations, boundary_frames, params.labels)
+    beats = tuple(float(f / fps) for f in beat_frames)
+    bpm = grid.bpm if grid is not None else None
+    confidence = track_confidence(
+        activations,
+        beats,
+        bpm,
+        [section.confidence for section in sections],
+        music_start=sections[0].start if sections else 0.0,
+        search=params.tempo,
+    )
     return TrackStructure(
-        bpm=grid.bpm if grid is not None else None,
-        beats=tuple(float(f / fps) for f in beat_frames),
+        bpm=bpm,
+        beats=beats,
         downbeats=tuple(float(f / fps) for f in downbeat_frames),
         sections=sections,
         duration=activations.duration,
         beats_per_bar=params.beats_per_bar,
         extra={"tempo_score": grid.score if grid is not None else 0.0},
+        confidence=confidence,
     )
 
 

@@ -52,7 +52,7 @@ class TrackStructure:
     duration: float
     beats_per_bar: int = BEATS_PER_BAR
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the tempo fit's score
-    confidence: Confidence | None = None  # set by the pipeline (decoding/confidence.py)
+    confidence: Confidence | None = None  # set by decode_structure (decoding/confidence.py)
 
     def to_dict(self) -> dict[str, Any]:
         document = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import torch
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.decoding.activations import FrameActivations
-from edm.decoding.confidence import track_confidence
 from edm.decoding.decode import DecodeParams, decode_structure
 from edm.decoding.structure import TrackStructure
 from edm.errors import ConfigError
@@ -176,7 +175,6 @@ class File2Structure:
         activations = self.file2activations.frames2activations(inputs, on_progress)
         predicted = time.perf_counter()
         structure = decode_structure(activations, self.decode_params)
-        structure = _with_confidence(structure, activations, self.decode_params)
         decoded = time.perf_counter()
         return Analysis(
             path=path,
@@ -194,20 +192,6 @@ class File2Structure:
         self, path: Path | str, on_progress: ProgressCallback | None = None
     ) -> TrackStructure:
         return self.analyze(path, on_progress).structure
-
-
-def _with_confidence(
-    structure: TrackStructure, activations: FrameActivations, params: DecodeParams
-) -> TrackStructure:
-    confidence = track_confidence(
-        activations,
-        structure.beats,
-        structure.bpm,
-        [section.confidence for section in structure.sections],
-        music_start=structure.sections[0].start if structure.sections else 0.0,
-        search=params.tempo,
-    )
-    return replace(structure, confidence=confidence)
 
 
 def _describe_inputs(inputs: np.ndarray, stage: Frames2Activations) -> AudioDescriptors:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from edm.serving.config import ENV_ALERT_TOKEN
 from edm.serving.rollback import Alert, clean_alert_name
-from edm.serving.state import error_response
+from edm.serving.state import error_response, read_small_body
 
 if TYPE_CHECKING:
     from edm.serving.state import Service
@@ -84,11 +84,9 @@ async def alertmanager_hook(request: Request) -> Response:
             f"alert refused: missing or wrong bearer token (set in {ENV_ALERT_TOKEN})",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_NOTIFICATION_BYTES:
-            return error_response(400, "notification body over 1 MB")
+    body = await read_small_body(request, MAX_NOTIFICATION_BYTES)
+    if body is None:
+        return error_response(400, "notification body over 1 MB")
     try:
         document = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):

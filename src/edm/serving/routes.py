@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from edm.errors import AudioError, ServiceError, WebhookRefusedError
 from edm.serving.routing import choose_variant
-from edm.serving.state import error_response
+from edm.serving.state import error_response, read_small_body
 from edm.serving.uploads import check_declared_length, receive_upload
 from edm.serving.webhook import concerns_model, verify
 
@@ -244,13 +244,11 @@ async def mlflow_webhook(request: Request) -> Response:
     service = _service(request)
     if service.webhook_secret is None:
         return error_response(404, "webhooks are off: start the service with EDM_WEBHOOK_SECRET")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return error_response(413, "webhook body over 1 MB")
+    body = await read_small_body(request, MAX_WEBHOOK_BYTES)
+    if body is None:
+        return error_response(413, "webhook body over 1 MB")
     try:
-        payload = verify(service.webhook_secret, request.headers, bytes(body))
+        payload = verify(service.webhook_secret, request.headers, body)
     except WebhookRefusedError as exc:
         return error_response(401, f"webhook refused: {exc}")
     relevant = concerns_model(payload, service.registry.model_name)

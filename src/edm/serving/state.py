@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
+
     from edm.registry import ModelRegistry
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
@@ -44,3 +46,14 @@ def error_response(
     if retry_after is not None:
         extra["Retry-After"] = str(retry_after)
     return JSONResponse({"error": message}, status_code=status, headers=extra)
+
+
+async def read_small_body(request: Request, max_bytes: int) -> bytes | None:
+    """The whole body of a small JSON delivery (a webhook, an alert), read chunk by chunk so
+    that an oversized one is refused before it is held whole; None when over ``max_bytes``."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
