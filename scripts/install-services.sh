@@ -24,6 +24,13 @@ if command -v amtool >/dev/null 2>&1; then
 else
   missing_lean+=(prometheus-alertmanager)
 fi
+# Spark 4 needs Java 17 or newer.
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then
+  echo "Java $(java_major) (for PySpark): present"
+else
+  missing_lean+=(openjdk-17-jre-headless)
+fi
 if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_lean[@]}" -eq 0 ]; then
   exit 0
 fi
@@ -44,3 +51,4 @@ if [ "${#missing_lean[@]}" -gt 0 ]; then
 fi
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v amtool >/dev/null
+command -v java >/dev/null

@@ -13,6 +13,7 @@ import typer
 from edm import settings
 from edm.cli import (
     analyze,
+    batch,
     data,
     doctor,
     evaluate,
@@ -38,12 +39,14 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(batch.app, name="batch")
 app.command("train")(train.train)
 app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)
 app.command("analyze")(analyze.analyze)
 app.command("evaluate")(evaluate.evaluate)
 app.command("serve")(serve.serve)
+app.command("api-key")(serve.api_key)
 
 
 def _print_version(value: bool) -> None:

@@ -85,6 +85,29 @@ class TrackedRun:
         with self._errors("uploading an artifact of"):
             self._connection.client.log_artifact(self.run_id, str(path), artifact_path)
 
+    def log_inputs(
+        self,
+        listing: Any,
+        *,
+        source: str,
+        name: str,
+        context: str = "batch",
+        model_id: str | None = None,
+    ) -> None:
+        """Record what the run read: ``listing`` (a pandas DataFrame) as an MLflow dataset
+        from ``source``, and the logged model ``model_id`` it ran, so the MLflow UI links the
+        run to both."""
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag, LoggedModelInput
+
+        dataset = mlflow.data.from_pandas(listing, source=source, name=name)
+        inputs = [
+            DatasetInput(dataset._to_mlflow_entity(), [InputTag("mlflow.data.context", context)])
+        ]
+        models = [LoggedModelInput(model_id)] if model_id else None
+        with self._errors("logging the inputs of"):
+            self._connection.client.log_inputs(self.run_id, datasets=inputs, models=models)
+
     def register(
         self,
         checkpoint: Path,

@@ -1,0 +1,149 @@
+"""What runs inside Spark's Python workers: read, hash, and analyse each track with the
+version's MLflow python-function model, the same pyfunc that answers ``edm serve``'s
+``/predict`` and ``mlflow models serve`` (see ``edm.inference.pyfunc``).
+
+Spark hands each task a batch of paths (``mapInArrow``). One row at a time goes through
+``PyFuncModel.predict`` so that a bad file becomes an error row and the others go on; a batch
+predict would fail every track of the task for one bad file. The model is loaded once per
+Python worker and kept while Spark reuses the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from edm.batch.files import read_content
+
+# What each task gives back to the driver, flat; the driver turns ``result`` (the pyfunc's
+# structure dict as JSON) into the typed Parquet columns (edm.batch.results).
+TASK_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("content_hash", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("status", pa.string()),  # ok, error, skipped
+        ("error", pa.string()),
+        ("result", pa.string()),
+        ("seconds", pa.float64()),
+    ]
+)
+TASK_DDL = (
+    "path string, content_hash string, size_bytes long, status string, error string, "
+    "result string, seconds double"
+)
+_FALLBACK_MAX_BYTES = 200 * 2**20
+_loaded: dict[str, Any] = {}
+
+
+def analyse_batches(
+    batches: Iterator[pa.RecordBatch], *, model_location: str, torch_threads: int = 1
+) -> Iterator[pa.RecordBatch]:
+    """The mapInArrow function: input rows (path, done_hash) → one TASK_SCHEMA row each.
+
+    ``done_hash`` is the content hash of the track's earlier result that counts as done; a
+    file whose content still has that hash is skipped without loading or running the model.
+    """
+    model = _LazyModel(model_location, torch_threads)
+    for batch in batches:
+        columns = batch.to_pydict()
+        rows = [
+            analyse_one(model, path, done)
+            for path, done in zip(columns["path"], columns["done_hash"], strict=True)
+        ]
+        yield pa.RecordBatch.from_pylist(rows, schema=TASK_SCHEMA)
+
+
+def analyse_one(model: _LazyModel, path: str, done_hash: str | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    row: dict[str, Any] = {"path": path, "status": "error", "content_hash": None}
+    try:
+        if done_hash is not None:
+            # A streamed hash first: a re-run over a done catalogue never loads the model.
+            content = read_content(path, max_bytes=-1)
+            if content.content_hash == done_hash:
+                row.update(
+                    status="skipped",
+                    content_hash=content.content_hash,
+                    size_bytes=content.size_bytes,
+                )
+                return _timed(row, started)
+        content = read_content(path, model.max_bytes)
+    except OSError as exc:
+        row["error"] = _os_problem(exc)
+        return _timed(row, started)
+    row.update(content_hash=content.content_hash, size_bytes=content.size_bytes)
+    if content.data is None:
+        row["error"] = (
+            f"the audio is {content.size_bytes / 2**20:.1f} MB, over the limit of "
+            f"{model.max_bytes / 2**20:.0f} MB"
+        )
+        return _timed(row, started)
+    try:
+        import pandas as pd
+
+        result = model.pyfunc.predict(pd.DataFrame({"audio": [content.data]}))
+        structure = result[0] if isinstance(result, list) else result
+        row.update(status="ok", result=json.dumps(structure, allow_nan=False))
+    except Exception as exc:  # any failure of one track must not stop the others
+        row["error"] = _problem(exc)
+    return _timed(row, started)
+
+
+class _LazyModel:
+    """The pyfunc and its size bound (the model's own ``max_audio_mb``), loaded on first use."""
+
+    def __init__(self, location: str, torch_threads: int) -> None:
+        self.location = location
+        self.torch_threads = torch_threads
+
+    @property
+    def pyfunc(self) -> Any:
+        return _model(self.location, self.torch_threads)
+
+    @property
+    def max_bytes(self) -> int:
+        python_model = self.pyfunc.unwrap_python_model()
+        return int(getattr(python_model, "max_audio_bytes", _FALLBACK_MAX_BYTES))
+
+
+def _model(location: str, torch_threads: int) -> Any:
+    """The pyfunc at ``location`` (a local folder, or ``sparkfiles:NAME`` shipped with
+    ``SparkContext.addFile``), loaded once per worker process."""
+    if location not in _loaded:
+        import mlflow.pyfunc
+        import torch
+
+        # Spark runs one task per core: torch's own threads would fight the other tasks.
+        torch.set_num_threads(max(1, torch_threads))
+        folder = location
+        if location.startswith("sparkfiles:"):
+            from pyspark import SparkFiles
+
+            folder = SparkFiles.get(location.removeprefix("sparkfiles:"))
+        _loaded.clear()  # a worker keeps one model: the job's version
+        _loaded[location] = mlflow.pyfunc.load_model(folder)
+    return _loaded[location]
+
+
+def _timed(row: dict[str, Any], started: float) -> dict[str, Any]:
+    row["seconds"] = time.perf_counter() - started
+    return row
+
+
+def _problem(exc: Exception) -> str:
+    # The pyfunc names "input row 0" (its own row in a one-row frame): the path says more.
+    message = str(exc).strip() or type(exc).__name__
+    for prefix in ("input row 0: ", "input: "):
+        message = message.removeprefix(prefix)
+    return message.splitlines()[0][:500]
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.strerror:
+        return f"cannot read the file: {exc.strerror}"
+    return str(exc)[:500]

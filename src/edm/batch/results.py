@@ -1,0 +1,203 @@
+"""The output folder: one row per track in Parquet, partitioned by model version.
+
+    OUT/model_version=3/part-<run>-<chunk>.parquet
+
+Each chunk of tracks lands as one file, written under a hidden temporary name and renamed into
+place: a reader (Spark, pandas, pyarrow) never sees half a file, and a driver killed with
+``kill -9`` loses at most the chunk it was working on. The files are the job's only state: a
+new run reads them to skip what is done. ``model_version`` is the partition column (Spark's
+and pyarrow's "hive" layout): ``pd.read_parquet(OUT)`` and ``spark.read.parquet(OUT)`` give it
+back as a column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from edm.atomic import file_mode
+
+PARTITION = "model_version"
+_SECTION = pa.struct(
+    [
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("label", pa.string()),
+        ("confidence", pa.float64()),
+        ("energy_low", pa.float64()),
+        ("energy_mid", pa.float64()),
+        ("energy_high", pa.float64()),
+    ]
+)
+_CONFIDENCE = pa.struct(
+    [(part, pa.float64()) for part in ("overall", "beats", "tempo", "sections")]
+)
+ROW_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("content_hash", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("duration", pa.float64()),
+        ("bpm", pa.float64()),
+        ("time_signature", pa.string()),
+        ("beats", pa.list_(pa.float64())),
+        ("downbeats", pa.list_(pa.float64())),
+        ("sections", pa.list_(_SECTION)),
+        ("confidence", _CONFIDENCE),
+        ("model_name", pa.string()),
+        ("model_uri", pa.string()),
+        ("error", pa.string()),
+        ("seconds", pa.float64()),
+        ("analysed_at", pa.timestamp("ms", tz="UTC")),
+        ("batch_run_id", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DoneRow:
+    content_hash: str | None
+    model_version: int
+    analysed_at: datetime
+
+
+def output_rows(
+    task_rows: list[dict[str, Any]], model_name: str, model_uri: str, run_id: str | None
+) -> list[dict[str, Any]]:
+    """Rows of ROW_SCHEMA from the executors' rows (skipped ones are left out)."""
+    now = datetime.now(UTC)
+    rows = []
+    for task in task_rows:
+        if task["status"] == "skipped":
+            continue
+        structure = json.loads(task["result"]) if task.get("result") else {}
+        rows.append(
+            {
+                "path": task["path"],
+                "content_hash": task.get("content_hash"),
+                "size_bytes": task.get("size_bytes"),
+                "duration": structure.get("duration"),
+                "bpm": structure.get("bpm"),
+                "time_signature": structure.get("time_signature"),
+                "beats": structure.get("beats"),
+                "downbeats": structure.get("downbeats"),
+                "sections": [_section(s) for s in structure["sections"]] if structure else None,
+                "confidence": structure.get("confidence"),
+                "model_name": model_name,
+                "model_uri": model_uri,
+                "error": None if task["status"] == "ok" else task.get("error") or "failed",
+                "seconds": task.get("seconds"),
+                "analysed_at": now,
+                "batch_run_id": run_id,
+            }
+        )
+    return rows
+
+
+def _section(section: dict[str, Any]) -> dict[str, Any]:
+    energy = section.get("energy") or {}
+    return {
+        "start": section["start"],
+        "end": section["end"],
+        "label": section["label"],
+        "confidence": section.get("confidence"),
+        "energy_low": energy.get("low"),
+        "energy_mid": energy.get("mid"),
+        "energy_high": energy.get("high"),
+    }
+
+
+def write_part(out: Path, version: int, rows: list[dict[str, Any]], name: str) -> Path | None:
+    """Write one chunk's rows as ``OUT/model_version=V/part-NAME.parquet``, atomically."""
+    if not rows:
+        return None
+    import pyarrow.parquet as pq
+
+    folder = out / f"{PARTITION}={version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"part-{name}.parquet"
+    # A leading dot: Spark and pyarrow skip hidden files, so a half-written one is never read.
+    temporary = folder / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        pq.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), temporary)
+        os.chmod(temporary, file_mode())
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def read_results(out: Path | str, columns: list[str] | None = None) -> pa.Table:
+    """Every row in OUT, ``model_version`` included; an empty table when there is none."""
+    import pyarrow.dataset as ds
+
+    out = Path(out)
+    wanted = columns or [*ROW_SCHEMA.names, PARTITION]
+    if not any(out.glob(f"{PARTITION}=*/part-*.parquet")):
+        schema = ROW_SCHEMA.append(pa.field(PARTITION, pa.int32()))
+        return schema.empty_table().select(wanted)
+    dataset = ds.dataset(
+        out,
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([(PARTITION, pa.int32())]), flavor="hive"),
+        exclude_invalid_files=False,
+    )
+    return dataset.to_table(columns=wanted)
+
+
+def done_rows(out: Path) -> dict[str, list[DoneRow]]:
+    """Each path's earlier results, latest first."""
+    table = read_results(out, ["path", "content_hash", PARTITION, "analysed_at"])
+    done: dict[str, list[DoneRow]] = {}
+    for row in table.to_pylist():
+        done.setdefault(row["path"], []).append(
+            DoneRow(row["content_hash"], int(row[PARTITION]), row["analysed_at"])
+        )
+    for rows in done.values():
+        rows.sort(key=lambda r: r.analysed_at, reverse=True)
+    return done
+
+
+def compact(out: Path, version: int, name: str) -> int:
+    """Keep one row per path (the latest) in a version's partition; the rows dropped.
+
+    Two rows of one path and version happen when a file's content changed between runs. The
+    kept rows are written first, then the old files removed: a kill in between leaves
+    duplicates that the next run removes, never a lost row.
+    """
+    import pyarrow.parquet as pq
+
+    folder = out / f"{PARTITION}={version}"
+    parts = sorted(folder.glob("part-*.parquet"))
+    if len(parts) < 2:
+        return 0
+    table = pa.concat_tables([pq.read_table(p, schema=ROW_SCHEMA) for p in parts])
+    order = sorted(
+        range(table.num_rows),
+        key=lambda i: table["analysed_at"][i].as_py(),
+        reverse=True,
+    )
+    paths = table["path"].to_pylist()
+    seen: set[str] = set()
+    keep = []
+    for index in order:
+        if paths[index] not in seen:
+            seen.add(paths[index])
+            keep.append(index)
+    dropped = table.num_rows - len(keep)
+    if not dropped:
+        return 0
+    write_part(out, version, table.take(sorted(keep)).to_pylist(), name)
+    for part in parts:
+        if part.name != f"part-{name}.parquet":
+            part.unlink(missing_ok=True)
+    return dropped

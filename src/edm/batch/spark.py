@@ -1,0 +1,93 @@
+"""The Spark side of a batch job: the session, the model shipped to the executors, and the
+progress read from Spark's status API.
+
+Nothing here changes the process environment: the Python that runs the workers, the driver's
+address and the quiet console are Spark settings passed to the session builder.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MASTER = "local[*]"
+
+
+def is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def spark_session(
+    master: str = DEFAULT_MASTER,
+    *,
+    python: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    app_name: str = "edm batch analyze",
+) -> Any:
+    """A SparkSession on ``master`` (``local[*]``, ``spark://``, ``yarn``, ``k8s://``…).
+
+    ``python`` is the interpreter of the executors' workers: by default this one on a local
+    master, else Spark's own setting (``spark.pyspark.python``, ``PYSPARK_PYTHON``), since a
+    cluster's machines have their own.
+    """
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName(app_name)
+    settings = {
+        # Our own progress line replaces Spark's console bar.
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.python.worker.reuse": "true",
+    }
+    if is_local(master):
+        # Loopback and no web UI: quick to start, nothing listening on other interfaces.
+        settings |= {
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.ui.enabled": "false",
+        }
+    # The JVM logs its start-up at INFO/WARN on stderr, between our own lines: errors only.
+    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+    executable = python or (sys.executable if is_local(master) else None)
+    if executable:
+        settings["spark.pyspark.python"] = executable
+    settings |= dict(conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    if executable:
+        # PySpark reads the workers' Python from PYSPARK_PYTHON when the context starts; the
+        # setting above is for spark-submit. Point this context at it without the environment.
+        session.sparkContext.pythonExec = executable
+    return session
+
+
+def _quiet_log4j() -> str:
+    folder = Path(tempfile.gettempdir()) / "edm-spark"
+    folder.mkdir(exist_ok=True)
+    path = folder / "log4j2-errors.properties"
+    if not path.is_file():
+        path.write_text(
+            "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+            "appender.console.type = Console\nappender.console.name = console\n"
+            "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+            "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex\n"
+        )
+    return str(path)
+
+
+def ship_model(session: Any, folder: Path) -> str:
+    """Where executors find the MLflow model: its folder on a local master (same disk), else
+    a copy shipped with ``SparkContext.addFile`` to every executor."""
+    if is_local(session.sparkContext.master):
+        return str(folder)
+    session.sparkContext.addFile(str(folder), recursive=True)
+    return f"sparkfiles:{folder.name}"
+
+
+def default_parallelism(session: Any) -> int:
+    return max(1, int(session.sparkContext.defaultParallelism))

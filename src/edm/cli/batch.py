@@ -1,0 +1,154 @@
+"""``edm batch analyze SOURCE --out OUT``: a registered version over a catalogue, on Spark."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from edm.cli import context
+from edm.cli.output import err_console, print_json
+
+if TYPE_CHECKING:
+    from edm.batch import BatchProgress, BatchSummary
+
+app = typer.Typer(
+    help="Analyse a whole catalogue of tracks on Apache Spark (local or a cluster).",
+    no_args_is_help=True,
+)
+
+MODEL_HELP = (
+    "Model: a version number, Production (default) or Staging, models:/NAME/VERSION or "
+    "models:/NAME@ALIAS; resolved to one version at the start."
+)
+
+
+class BatchFormat(StrEnum):
+    parquet = "parquet"
+    yaml = "yaml"
+
+
+@app.command("analyze")
+def analyze(
+    ctx: typer.Context,
+    source: str = typer.Argument(
+        ...,
+        help="A folder (searched recursively; local or s3://), a text file of paths, or a "
+        "Parquet file with a 'path' column.",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (Parquet, resumable)."),
+    model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    master: str = typer.Option(
+        "local[*]", "--master", help="Spark master: local[N], spark://…, yarn, k8s://…"
+    ),
+    partitions: int = typer.Option(
+        None, "--partitions", help="Spark tasks per chunk (default: one per track)."
+    ),
+    chunk_size: int = typer.Option(
+        None,
+        "--chunk-size",
+        help="Tracks per chunk, each written as one file (default: 8 per core). A killed job "
+        "loses at most the chunks in flight.",
+    ),
+    output_format: BatchFormat = typer.Option(
+        BatchFormat.parquet,
+        "--format",
+        "-f",
+        help="parquet, or yaml: Parquet plus each track's annotation in the annotator form "
+        "(tier 3, needs_review) under OUT/_annotations/.",
+    ),
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="Re-analyse tracks whose result is of another version (after a promotion).",
+    ),
+    python: str = typer.Option(
+        None, "--python", help="The executors' Python (default: this one on a local master)."
+    ),
+    conf: list[str] = typer.Option(
+        [], "--conf", help="A Spark setting KEY=VALUE (repeatable), e.g. spark.executor.memory=4g."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Run the model over every track of SOURCE; one Parquet row per track in OUT.
+
+    A re-run skips tracks already done (same content hash); a killed run picks up where it
+    stopped. Progress goes to stderr.
+    """
+    from edm.batch import BatchOptions, run_batch
+
+    options = BatchOptions(
+        source=source,
+        out=out,
+        model=model,
+        master=master,
+        partitions=partitions,
+        chunk_size=chunk_size,
+        write_yaml=output_format is BatchFormat.yaml,
+        refresh=refresh,
+        python=python,
+        spark_conf=_spark_conf(conf),
+    )
+    err_console.print(f"Listing {source} and starting Spark on {master}…", highlight=False)
+    summary = run_batch(options, lambda: context.registry(ctx), on_progress=_show_progress)
+    _print_summary(summary, as_json)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _spark_conf(values: list[str]) -> dict[str, str]:
+    from edm.errors import ConfigError
+
+    settings = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--conf {value!r}: expected KEY=VALUE")
+        settings[key.strip()] = setting
+    return settings
+
+
+def _show_progress(progress: BatchProgress) -> None:
+    eta = "-" if progress.eta_s is None else _clock(progress.eta_s)
+    line = (
+        f"{progress.processed}/{progress.total} tracks, {progress.rate:.2f}/s, ETA {eta}"
+        f" ({progress.failed} failed, {progress.skipped} skipped)"
+    )
+    if err_console.is_terminal:
+        err_console.print(f"\r{line}", end="", highlight=False, soft_wrap=True)
+    else:
+        err_console.print(line, highlight=False, soft_wrap=True)
+
+
+def _print_summary(summary: BatchSummary, as_json: bool) -> None:
+    if err_console.is_terminal:
+        err_console.print()
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    style = "red" if summary.failed else "green"
+    err_console.print(
+        f"[{style}]{summary.analysed} analysed, {summary.failed} failed, {summary.skipped} "
+        f"skipped[/] of {summary.tracks} tracks with version {summary.model_version} of "
+        f"'{summary.model_name}' in {summary.wall_s:.1f} s "
+        f"({summary.tracks_per_second:.2f} tracks/s; Spark start {summary.spark_start_s:.1f} s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if summary.stale:
+        err_console.print(
+            f"{summary.stale} skipped tracks have results of another version: --refresh "
+            f"re-analyses them with version {summary.model_version}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    err_console.print(
+        f"Results: {summary.out} (MLflow run {summary.run_id})", highlight=False, soft_wrap=True
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
