@@ -27,6 +27,7 @@ class EdmService:
         env: dict[str, str] | None = None,
         model_name: str | None = None,
         port: int | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,7 +39,8 @@ class EdmService:
         if model_name:
             command += ["--model-name", model_name]
         self.process = start_logged(command, self.log_file, dict(os.environ) | (env or {}))
-        self.client = httpx.Client(base_url=self.url, timeout=60)
+        headers = {"X-API-Key": api_key} if api_key else None
+        self.client = httpx.Client(base_url=self.url, timeout=60, headers=headers)
 
     def wait_started(self, timeout: float = 90.0) -> EdmService:
         wait_for_http(f"{self.url}/health", self.process, self.log_file, timeout=timeout)

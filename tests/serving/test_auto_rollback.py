@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +37,7 @@ def alert(
     *,
     status: str = "firing",
     degradation: bool = True,
+    started: str | None = None,
 ) -> dict:
     """One alert as Alertmanager (webhook version 4) sends it."""
     labels = {"alertname": name, "service": "edm", "severity": "critical", "version": str(version)}
@@ -46,7 +47,7 @@ def alert(
         "status": status,
         "labels": labels,
         "annotations": {"summary": f"edm: {name} (version {version})"},
-        "startsAt": "2026-11-27T04:00:00.000Z",
+        "startsAt": started or datetime.now(UTC).isoformat(),
         "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-27T04:20:00.000Z",
         "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=edm",
         "fingerprint": f"{abs(hash((name, str(version)))):016x}",
@@ -196,7 +197,7 @@ def test_a_degradation_alert_rolls_back_once_and_the_service_follows(world: Worl
     newest = json.loads(shown.stdout)[0]
     assert newest["action"] == "rollback" and newest["version"] == 1
     assert newest["to_stage"] == "Production" and newest["displaced_version"] == 2
-    assert newest["reason"] == "auto-rollback: EdmHighErrorRatio fired for version 2"
+    assert newest["reason"].startswith("auto-rollback: EdmHighErrorRatio fired for version 2 [")
     assert newest["user"].startswith("edm-serve@"), newest
     table = run_edm("--tracking-uri", world.store, "models", "history")
     assert "EdmHighErrorRatio" in table.stdout and "edm-serve@" in table.stdout
@@ -208,8 +209,9 @@ def test_a_degradation_alert_rolls_back_once_and_the_service_follows(world: Worl
     assert predicted.headers["X-EDM-Model-Version"] == "1"
 
     before = world.history_length()
-    again = post(world.armed, body).json()
-    assert again["action"] == "none" and again["result"] == "already_rolled_back", again
+    again = post(world.armed, body)
+    assert again.status_code == 409 and "replay refused" in again.json()["error"], again.text
+    assert again.json()["result"] == "already_rolled_back", again.text
     restored = post(world.armed, notification(alert("EdmHighLatencyP95", version=1))).json()
     assert restored["action"] == "none" and restored["result"] == "restored", restored
     assert world.registry.stage_holders().production == 1

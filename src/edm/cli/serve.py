@@ -2,7 +2,9 @@
 
 This shell validates the options, hands them to the workers as JSON in ``EDM_SERVE_CONFIG``,
 sets up Prometheus's multi-process folder for ``--workers N`` (before any worker imports
-prometheus_client) and runs uvicorn. The service itself is ``edm.serving``.
+prometheus_client) and runs uvicorn, on a second socket too with ``--admin-port``. The
+service itself is ``edm.serving``. ``edm api-key NAME`` makes a client key and its line for
+``--api-keys-file``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import tempfile
 import typer
 
 from edm.cli.context import CliState
-from edm.cli.output import console
+from edm.cli.output import console, err_console
+from edm.errors import ConfigError
 
 APP_FACTORY = "edm.serving.app:create_app_from_environment"
 
@@ -67,6 +70,21 @@ def serve(
     drift_window: int = typer.Option(
         200, help="Production requests per worker compared with the version's drift reference."
     ),
+    api_keys_file: str = typer.Option(
+        None,
+        help="Clients' key hashes (name:sha256 per line, see edm api-key): /predict, /model/info "
+        "and /drift then need a key. Re-read when it changes.",
+    ),
+    rate_limit: float = typer.Option(
+        0.0, help="Requests per minute per client on those routes (429 above); 0: no limit."
+    ),
+    client_concurrency: int = typer.Option(
+        0, help="Predictions in progress per client (429 above); 0: no limit."
+    ),
+    admin_port: int = typer.Option(
+        None, help="Answer the hooks (/hooks/*) on this port only, not on --port."
+    ),
+    admin_host: str = typer.Option("127.0.0.1", help="Interface of the --admin-port listener."),
     log_level: str = typer.Option("info", help="uvicorn's log level."),
     access_log: bool = typer.Option(
         False, "--access-log/--no-access-log", help="Log each request."
@@ -77,18 +95,21 @@ def serve(
     POST /predict (multipart field `file`, or the audio as the body), GET /health, /ready,
     /model/info, /metrics, /docs. MLflow webhooks: POST /hooks/mlflow, verified with the
     secret in the environment variable EDM_WEBHOOK_SECRET (never a command-line option).
-    Alertmanager: POST /hooks/alertmanager (acts only with --auto-rollback), with the bearer
-    token in EDM_ALERT_TOKEN when set.
+    Alertmanager: POST /hooks/alertmanager (acts only with --auto-rollback, which needs the
+    bearer token in EDM_ALERT_TOKEN or in the file EDM_ALERT_TOKEN_FILE names). With
+    --api-keys-file, /predict, /model/info and /drift need a client key; /health, /ready and
+    /metrics stay open.
     """
-    import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
     from edm import settings
+    from edm.serving import listeners
+    from edm.serving.access import ApiKeys
     from edm.serving.config import (
-        ENV_ALERT_TOKEN,
         ENV_CONFIG,
         ENV_WEBHOOK_SECRET,
         ServeConfig,
+        check_auto_rollback,
         parse_duration,
     )
     from edm.settings import resolve_store
@@ -112,7 +133,15 @@ def serve(
         auto_rollback=auto_rollback,
         rollback_window_s=parse_duration(rollback_window, "--rollback-window"),
         drift_window=drift_window,
+        api_keys_file=api_keys_file,
+        rate_limit=rate_limit,
+        client_concurrency=client_concurrency,
+        admin_port=admin_port,
     )
+    check_auto_rollback(config)
+    clients = len(ApiKeys(api_keys_file)) if api_keys_file else None
+    if admin_port is not None and admin_port == port:
+        raise ConfigError(f"--admin-port must differ from --port ({port})")
     # The entry point hands the config to the workers; the library never sets the environment.
     os.environ[ENV_CONFIG] = config.to_json()
     metrics_dir = None
@@ -126,23 +155,22 @@ def serve(
         "propagate": False,
     }
     webhooks = "on" if os.environ.get(ENV_WEBHOOK_SECRET) else f"off (set {ENV_WEBHOOK_SECRET})"
-    rollback = "off"
-    if auto_rollback:
-        token = "token" if os.environ.get(ENV_ALERT_TOKEN) else f"no {ENV_ALERT_TOKEN}"
-        rollback = f"on within {rollback_window} of a promotion, {token}"
+    rollback = f"on within {rollback_window} of a promotion" if auto_rollback else "off"
+    keys = f"API keys for {clients} client(s)" if clients is not None else "no API keys"
+    hooks = f"hooks on http://{admin_host}:{admin_port}" if admin_port else "hooks on --port"
     console.print(
         f"edm serve: {store.display_uri}, model '{config.model_name or settings.model_name()}', "
-        f"http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), "
-        f"webhooks {webhooks}, auto-rollback {rollback}",
+        f"http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), {keys}, "
+        f"{hooks}, webhooks {webhooks}, auto-rollback {rollback}",
         highlight=False,
         soft_wrap=True,
     )
     try:
-        uvicorn.run(
+        listeners.run(
             APP_FACTORY,
-            factory=True,
             host=host,
             port=port,
+            admin=(admin_host, admin_port) if admin_port is not None else None,
             workers=workers,
             log_level=log_level,
             log_config=log_config,
@@ -152,3 +180,26 @@ def serve(
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def api_key(
+    name: str = typer.Argument(..., help="The client's name (letters, digits, . _ @ -)."),
+    from_stdin: bool = typer.Option(
+        False, "--stdin", help="Hash the key read from standard input instead of making one."
+    ),
+) -> None:
+    """Make a client key for `edm serve --api-keys-file`: the key goes to the client (shown
+    once, on standard output), the line `name:sha256` goes into the keys file."""
+    import sys
+
+    from edm.serving.access import key_line, new_key
+
+    key = sys.stdin.readline().strip() if from_stdin else new_key()
+    if not key:
+        raise ConfigError("no key on standard input")
+    line = key_line(name, key)
+    if from_stdin:
+        print(line)
+        return
+    print(key)  # the only copy of the key: give it to the client
+    err_console.print(f"add to the keys file: {line}", highlight=False, soft_wrap=True)

@@ -1,18 +1,20 @@
 """``POST /hooks/alertmanager``: Prometheus Alertmanager's webhook (its version 4 JSON).
 
 The route is always there: with ``--auto-rollback`` off it answers 200 ``"action": "none"`` so
-Alertmanager does not retry a notification that will never be acted on. With
-``EDM_ALERT_TOKEN`` set, a notification must carry ``Authorization: Bearer <token>``
-(Alertmanager's ``http_config.authorization.credentials``); the token is compared in constant
-time. What happens to the alerts is ``rollback``'s business.
+Alertmanager does not retry a notification that will never be acted on. ``--auto-rollback``
+does not start without a token (``EDM_ALERT_TOKEN``): a notification must then carry
+``Authorization: Bearer <token>`` (Alertmanager's ``http_config.authorization``), compared in
+constant time, or gets 401 before its body is read. A replay (an alert already acted on, or
+one older than the version's promotion) gets 409. What happens to the alerts is
+``rollback``'s business.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from edm.serving.config import ENV_ALERT_TOKEN
 from edm.serving.rollback import Alert, clean_alert_name
-from edm.serving.state import error_response, read_small_body
+from edm.serving.state import documented, error_response, read_small_body
 
 if TYPE_CHECKING:
     from edm.serving.state import Service
@@ -46,12 +48,16 @@ class AlertmanagerAlert(BaseModel):
 
     def to_alert(self) -> Alert:
         version = self.labels.get("version", "").strip()
+        started = self.startsAt
+        if started.tzinfo is None:  # Alertmanager writes UTC ("Z"); a bare time is read so too
+            started = started.replace(tzinfo=UTC)
         return Alert(
             name=clean_alert_name(self.labels.get("alertname", "")),
             firing=self.status == "firing",
             degradation=self.labels.get("degradation", "").strip().lower() == "true",
-            version=int(version) if version.isdecimal() else None,
-            starts_at=self.startsAt,
+            version=int(version) if version.isdecimal() and len(version) < 10 else None,
+            starts_at=started,
+            fingerprint=self.fingerprint,
         )
 
 
@@ -65,15 +71,54 @@ class AlertmanagerNotification(BaseModel):
     groupKey: str = ""
 
 
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` put in place: OpenAPI resolves a ``$ref``
+    from the document's root, where pydantic's ``#/$defs/...`` is not."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    text = json.dumps(schema)
+    for name, definition in definitions.items():
+        text = text.replace(json.dumps({"$ref": f"#/$defs/{name}"}), json.dumps(definition))
+    return json.loads(text)
+
+
+DECISION = {
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "enum": ["rolled_back", "none"]},
+        "result": {"type": "string"},
+        "reason": {"type": "string"},
+        "alert": {"type": ["string", "null"]},
+        "from_version": {"type": ["integer", "null"]},
+        "to_version": {"type": ["integer", "null"]},
+        "error": {"type": "string"},
+    },
+    "required": ["action", "result", "reason"],
+}
 HOOK_RESPONSES = {
-    400: {"description": "A body that is not JSON, or over 1 MB."},
-    401: {"description": "EDM_ALERT_TOKEN is set and the bearer token is missing or wrong."},
-    422: {"description": "JSON that is not an Alertmanager (version 4) notification."},
-    503: {"description": "The registry could not be read or changed: Alertmanager retries."},
+    200: {"description": "What was done.", "content": {"application/json": {"schema": DECISION}}},
+    400: documented(400, "A body that is not JSON, or over 1 MB."),
+    401: documented(401, "The bearer token (EDM_ALERT_TOKEN) is missing or wrong."),
+    409: {
+        "description": "A replay: the alert was already acted on, or started before the "
+        "version's promotion. Nothing changed.",
+        "content": {"application/json": {"schema": DECISION}},
+    },
+    422: documented(422, "JSON that is not an Alertmanager (version 4) notification."),
+    503: {
+        "description": "The registry could not be read or changed: Alertmanager retries.",
+        "content": {"application/json": {"schema": DECISION}},
+    },
+}
+NOTIFICATION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inlined(AlertmanagerNotification)}},
+    }
 }
 
 
-@router.post("/hooks/alertmanager", responses=HOOK_RESPONSES)
+@router.post("/hooks/alertmanager", responses=HOOK_RESPONSES, openapi_extra=NOTIFICATION_BODY)
 async def alertmanager_hook(request: Request) -> Response:
     """Alertmanager's webhook: with --auto-rollback, a degradation alert firing for a version
     promoted within --rollback-window rolls the registry back to the previous version."""
@@ -97,8 +142,10 @@ async def alertmanager_hook(request: Request) -> Response:
         return error_response(422, f"not an Alertmanager notification: {_problems(exc)}")
     alerts = [alert.to_alert() for alert in notification.alerts]
     decision = await run_in_threadpool(service.auto_rollback.handle, alerts)
-    status = 503 if decision.result == "failed" else 200
-    return JSONResponse(decision.to_dict(), status_code=status)
+    body = decision.to_dict()
+    if decision.status == 409:
+        body["error"] = f"replay refused: {decision.reason}"
+    return JSONResponse(body, status_code=decision.status)
 
 
 def _authorized(request: Request, token: str) -> bool:

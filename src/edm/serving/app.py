@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from edm.serving.config import ServeConfig, alert_token, webhook_secret
+from edm.serving.config import ServeConfig, alert_token, check_auto_rollback, webhook_secret
 from edm.serving.metrics import Metrics, multiprocess_dir, process_exited
 from edm.serving.state import Service, error_response
 
@@ -52,6 +52,7 @@ def create_app(
     config: ServeConfig | None = None, *, registry_factory: Callable[[], Any] | None = None
 ) -> FastAPI:
     config = config or ServeConfig()
+    check_auto_rollback(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,7 +82,13 @@ def create_app(
     app.include_router(router)
     app.include_router(alerts_router)
     _add_error_handlers(app)
+    _document_access(app, config)
     app.add_middleware(RequestMetrics)
+    if config.admin_port is not None:
+        from edm.serving.listeners import ListenerSplit
+
+        # Outermost: a hook asked on the public port is refused before anything reads it.
+        app.add_middleware(ListenerSplit, admin_port=config.admin_port)
     return app
 
 
@@ -107,6 +114,8 @@ def _set_torch_threads(threads: int) -> None:
 
 
 def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:
+    from edm.serving.access import ApiKeys
+    from edm.serving.limits import ClientLimits
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
     from edm.serving.slots import ModelSlots
@@ -135,6 +144,7 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         summary_interval=config.summary_interval,
     )
     executor = ThreadPoolExecutor(config.inference_workers, thread_name_prefix="edm-inference")
+    api_keys = ApiKeys(config.api_keys_file) if config.api_keys_file else None
     auto_rollback = AutoRollback(
         registry,
         metrics.auto_rollbacks,
@@ -152,7 +162,31 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         executor,
         auto_rollback,
         alert_token(),
+        api_keys=api_keys,
+        limits=ClientLimits(config.rate_limit, config.client_concurrency),
     )
+
+
+def _document_access(app: FastAPI, config: ServeConfig) -> None:
+    """The OpenAPI document says what this service asks for: a key where keys are on, and
+    no admin-only route on the public port."""
+    from edm.serving.guard import PROTECTED_ROUTES, SECURITY_SCHEMES
+    from edm.serving.listeners import public_schema
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            if config.api_keys_file is not None:
+                schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+                for path in PROTECTED_ROUTES:
+                    for operation in schema["paths"].get(path, {}).values():
+                        operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            if config.admin_port is not None:
+                schema = public_schema(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _drift_monitor(config: ServeConfig, metrics: Metrics) -> Any:

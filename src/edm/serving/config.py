@@ -1,8 +1,9 @@
 """The service's settings: one value object, validated once, handed to every worker as JSON.
 
 The webhook secret and the Alertmanager token are not part of it: they come from the
-environment (``EDM_WEBHOOK_SECRET``, ``EDM_ALERT_TOKEN``) so they never land in a command line,
-a log or a JSON file.
+environment (``EDM_WEBHOOK_SECRET``, ``EDM_ALERT_TOKEN``, or the file ``EDM_ALERT_TOKEN_FILE``
+names) so they never land in a command line, a log or a JSON file. The API keys file holds
+hashes only; its path is a setting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from edm.errors import ConfigError
 ENV_CONFIG = "EDM_SERVE_CONFIG"
 ENV_WEBHOOK_SECRET = "EDM_WEBHOOK_SECRET"
 ENV_ALERT_TOKEN = "EDM_ALERT_TOKEN"
+ENV_ALERT_TOKEN_FILE = "EDM_ALERT_TOKEN_FILE"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -42,6 +44,10 @@ class ServeConfig:
     rollback_window_s: float = 1800.0  # ... only this long after the version's promotion
     drift_window: int = 200  # Production requests compared with the version's drift reference
     drift_interval_s: float = 5.0  # at most one comparison this often (they cost milliseconds)
+    api_keys_file: str | None = None  # clients' key hashes; None: /predict and /model/info open
+    rate_limit: float = 0.0  # requests per minute per client on those routes; 0: no limit
+    client_concurrency: int = 0  # predictions in progress per client; 0: no limit
+    admin_port: int | None = None  # the hooks' own listener; None: they share the public port
 
     def __post_init__(self) -> None:
         for name in ("staging_share", "shadow_share"):
@@ -61,12 +67,16 @@ class ServeConfig:
             if not value > 0:
                 option = name.removesuffix("_s").replace("_", "-")
                 raise ConfigError(f"--{option} must be positive, got {value}")
-        for name in ("inference_threads", "torch_threads"):
+        for name in ("inference_threads", "torch_threads", "client_concurrency"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be 0 (automatic) or more")
         for name in ("max_concurrency", "shadow_queue_size", "retry_after_s", "drift_window"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.rate_limit < 0:
+            raise ConfigError(f"--rate-limit must be 0 (no limit) or more, got {self.rate_limit}")
+        if self.admin_port is not None and not 0 < self.admin_port < 65536:
+            raise ConfigError(f"--admin-port must be a port number, got {self.admin_port}")
 
     @property
     def inference_workers(self) -> int:
@@ -103,8 +113,30 @@ def webhook_secret() -> str | None:
 
 
 def alert_token() -> str | None:
-    """The bearer token Alertmanager must send to ``POST /hooks/alertmanager``; None: no check."""
-    return os.environ.get(ENV_ALERT_TOKEN) or None
+    """The bearer token Alertmanager must send to ``POST /hooks/alertmanager``: from
+    ``EDM_ALERT_TOKEN``, else from the file ``EDM_ALERT_TOKEN_FILE`` names; None: not set."""
+    token = os.environ.get(ENV_ALERT_TOKEN)
+    if token:
+        return token
+    path = os.environ.get(ENV_ALERT_TOKEN_FILE)
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{ENV_ALERT_TOKEN_FILE} names a file that cannot be read: {exc}"
+        ) from None
+
+
+def check_auto_rollback(config: ServeConfig) -> None:
+    """--auto-rollback writes to the registry: it never runs without a token to check."""
+    if config.auto_rollback and alert_token() is None:
+        raise ConfigError(
+            f"--auto-rollback needs an alert token: set {ENV_ALERT_TOKEN} (or "
+            f"{ENV_ALERT_TOKEN_FILE}) and give Alertmanager the same token"
+        )
 
 
 def parse_duration(text: str, option: str) -> float:

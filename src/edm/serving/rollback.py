@@ -12,12 +12,19 @@ registry checks, under its lock, that the version is still in Production when th
 happens (two workers acting on two alerts at once roll back once). A version this service put
 back is not rolled back in turn: one automatic step, then a person.
 
+Replays change nothing either. The trail records each rollback with the alert it acted on
+(its fingerprint and ``startsAt``), so the same alert sent again, by Alertmanager's repeat or
+by someone who captured it, is refused with 409, across workers and restarts; this worker
+also remembers what it acted on. An alert that started before the version's promotion is
+about an earlier time in Production and is refused with 409 too.
+
 ``decide`` is the pure decision; ``AutoRollback`` reads the registry, acts, and counts.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -37,6 +44,8 @@ log = logging.getLogger(__name__)
 
 REASON_PREFIX = "auto-rollback: "
 MAX_ALERT_NAME_CHARS = 200
+REFUSED = ("already_rolled_back", "replay", "stale")  # answered 409: nothing to do, ever
+_FINGERPRINT = re.compile(r"[^0-9A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,15 @@ class Alert:
     degradation: bool
     version: int | None  # the ``version`` label; None when missing or not a number
     starts_at: datetime | None = None
+    fingerprint: str = ""  # Alertmanager's hash of the labels
+
+    @property
+    def marker(self) -> str | None:
+        """How the trail names this alert (one firing of it): None without a fingerprint."""
+        fingerprint = _FINGERPRINT.sub("", self.fingerprint)[:32]
+        if not fingerprint or self.starts_at is None:
+            return None
+        return f"[alert {fingerprint} since {_iso(self.starts_at)}]"
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,13 @@ class Decision:
     from_version: int | None = None
     to_version: int | None = None
     alert: str | None = None
+
+    @property
+    def status(self) -> int:
+        """The HTTP answer: 409 for a replay, 503 when Alertmanager should retry, else 200."""
+        if self.result in REFUSED:
+            return 409
+        return 503 if self.result == "failed" else 200
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,10 +105,12 @@ class Rollback:
     from_version: int
     to_version: int
     promoted_at: datetime
+    marker: str | None = None  # the alert acted on, as the trail names it
 
     @property
     def reason(self) -> str:
-        return f"{REASON_PREFIX}{self.alert} fired for version {self.from_version}"
+        reason = f"{REASON_PREFIX}{self.alert} fired for version {self.from_version}"
+        return f"{reason} {self.marker}" if self.marker else reason
 
 
 def service_identity() -> str:
@@ -103,8 +130,10 @@ def decide(
     entries: Sequence[AuditEntry],
     now: datetime,
     window_s: float,
+    seen: Sequence[str] = (),
 ) -> Decision | Rollback:
-    """Whether one notification rolls Production back. ``entries``: the trail, newest first."""
+    """Whether one notification rolls Production back. ``entries``: the trail, newest first;
+    ``seen``: the markers of alerts already acted on that the trail may not show yet."""
     candidates = [a for a in alerts if a.firing and a.degradation and a.version is not None]
     if not candidates:
         return _none(
@@ -127,8 +156,7 @@ def decide(
         return _none(
             "not_production", f"version {alert.version} is not in Production: {holder}", alert
         )
-    alert = min(on_production, key=lambda a: a.starts_at or now)
-    version = alert.version
+    version = production
     assert version is not None
     promotion = _last_promotion(entries, version)
     if promotion is None:
@@ -136,15 +164,24 @@ def decide(
             "not_promoted",
             f"the audit trail records no promotion of version {version}: "
             "its age is unknown, so it is left to a person",
-            alert,
+            on_production[0],
         )
     if promotion.action == "rollback" and (promotion.reason or "").startswith(REASON_PREFIX):
         return _none(
             "restored",
             f"version {version} is in Production because of an automatic rollback: "
             "the service does not roll back twice in a row",
-            alert,
+            on_production[0],
         )
+    acted = _acted_on(entries) | set(seen)
+    fresh = [
+        a
+        for a in on_production
+        if a.marker not in acted and (a.starts_at is None or a.starts_at >= promotion.timestamp)
+    ]
+    if not fresh:
+        return _replay(on_production[0], acted, version, promotion)
+    alert = min(fresh, key=lambda a: a.starts_at or now)
     age = (now - promotion.timestamp).total_seconds()
     if age > window_s:
         return _none(
@@ -161,7 +198,29 @@ def decide(
             "nothing to roll back to",
             alert,
         )
-    return Rollback(alert.name, version, timeline[-2], promotion.timestamp)
+    return Rollback(alert.name, version, timeline[-2], promotion.timestamp, alert.marker)
+
+
+def _replay(alert: Alert, acted: set[str | None], version: int, promotion: AuditEntry) -> Decision:
+    if alert.marker in acted:
+        return _none("replay", f"alert {alert.marker} was already acted on", alert)
+    started = _iso(alert.starts_at) if alert.starts_at else "?"
+    return _none(
+        "stale",
+        f"the alert started at {started}, before version {version} was promoted at "
+        f"{_iso(promotion.timestamp)}: it is not about this promotion",
+        alert,
+    )
+
+
+def _acted_on(entries: Sequence[AuditEntry]) -> set[str | None]:
+    """The markers of the alerts the trail says this service rolled back on."""
+    found: set[str | None] = set()
+    for entry in entries:
+        reason = entry.reason or ""
+        if entry.action == "rollback" and reason.startswith(REASON_PREFIX) and "[alert " in reason:
+            found.add(reason[reason.rindex("[alert ") :])
+    return found
 
 
 class AutoRollback:
@@ -187,6 +246,7 @@ class AutoRollback:
         self.clock = clock
         self._lock = threading.Lock()  # one decision at a time in this worker
         self._done: set[tuple[int, datetime]] = set()  # (version, its promotion) rolled back
+        self._seen: set[str] = set()  # markers of the alerts this worker acted on
 
     def handle(self, alerts: Sequence[Alert]) -> Decision:
         """Decide on one notification (blocking: it reads and may write the registry)."""
@@ -214,12 +274,12 @@ class AutoRollback:
             entries = self.registry.history()
         except EdmError as exc:
             return _none("failed", f"could not read the registry: {exc}")
-        plan = decide(alerts, production, entries, self.clock(), self.window_s)
+        plan = decide(alerts, production, entries, self.clock(), self.window_s, tuple(self._seen))
         if isinstance(plan, Decision):
             return plan
         if (plan.from_version, plan.promoted_at) in self._done:
             return _none(
-                "already_rolled_back",
+                "replay",
                 f"this promotion of version {plan.from_version} was already rolled back",
                 alert_name=plan.alert,
             )
@@ -237,6 +297,8 @@ class AutoRollback:
         except EdmError as exc:
             return _none("failed", f"the rollback failed: {exc}", alert_name=plan.alert)
         self._done.add((plan.from_version, plan.promoted_at))
+        if plan.marker:
+            self._seen.add(plan.marker)
         self.on_rolled_back()
         return Decision(
             action="rolled_back",

@@ -8,16 +8,24 @@ import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from edm.errors import AudioError, ServiceError, WebhookRefusedError
+from edm.serving.guard import client_of
+from edm.serving.limits import LimitExceeded
 from edm.serving.routing import choose_variant
-from edm.serving.state import error_response, read_small_body
+from edm.serving.state import documented, error_response, read_small_body
 from edm.serving.uploads import check_declared_length, receive_upload
-from edm.serving.webhook import concerns_model, verify
+from edm.serving.webhook import (
+    DELIVERY_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    concerns_model,
+    verify,
+)
 
 if TYPE_CHECKING:
     from edm.serving.state import Service
@@ -46,14 +54,16 @@ PREDICT_BODY = {
         },
     }
 }
-ERRORS = {
-    status: {"description": text, "content": {"application/json": {"example": {"error": "..."}}}}
-    for status, text in {
-        413: "Upload over --max-upload-mb, or audio longer than --max-audio-seconds.",
-        415: "A body that is not audio (unsupported Content-Type).",
-        422: "Audio that cannot be decoded, an empty body, or a multipart body without `file`.",
-        503: "No model for the variant yet, or --max-concurrency reached (see Retry-After).",
-    }.items()
+CLIENT_ERRORS = {
+    401: documented(401, "--api-keys-file is set and the key is missing or unknown."),
+    429: documented(429, "Over --rate-limit or --client-concurrency.", retry=True),
+}
+ERRORS = CLIENT_ERRORS | {
+    400: documented(400, "A malformed body: bad Content-Length, multipart or chunking."),
+    413: documented(413, "Upload over --max-upload-mb, or audio longer than --max-audio-seconds."),
+    415: documented(415, "A body that is not audio (unsupported Content-Type)."),
+    422: documented(422, "Undecodable audio, an empty body, no multipart `file`, bad ?variant."),
+    503: documented(503, "No model for the variant yet, or --max-concurrency reached.", retry=True),
 }
 
 
@@ -70,6 +80,7 @@ def _service(request: Request) -> Service:
 async def predict(
     request: Request,
     variant: Variant | None = Query(None, description="Ask for this variant explicitly."),
+    client: str = Depends(client_of),
 ) -> Response:
     """Beats, downbeats, sections (with energy) and BPM of one audio file."""
     service = _service(request)
@@ -84,13 +95,17 @@ async def predict(
             f"busy: {config.max_concurrency} requests in progress (--max-concurrency)",
             retry_after=1,
         )
-    service.active += 1
-    service.metrics.in_progress.inc()
     try:
-        return await _predict(request, service, variant.value if variant else None)
-    finally:
-        service.active -= 1
-        service.metrics.in_progress.dec()
+        with service.limits.in_progress(client):
+            service.active += 1
+            service.metrics.in_progress.inc()
+            try:
+                return await _predict(request, service, variant.value if variant else None)
+            finally:
+                service.active -= 1
+                service.metrics.in_progress.dec()
+    except LimitExceeded as exc:
+        return error_response(429, str(exc), retry_after=exc.retry_after_s)
 
 
 async def _predict(request: Request, service: Service, requested: str | None) -> Response:
@@ -185,7 +200,11 @@ def _watch(service: Service, model: Any, variant: str, analysis: Any) -> None:
         service.drift.observe(model.version, model.drift_reference, descriptors)
 
 
-@router.get("/drift")
+@router.get(
+    "/drift",
+    dependencies=[Depends(client_of)],
+    responses=CLIENT_ERRORS | {404: documented(404, "Drift monitoring is off.")},
+)
 async def drift(request: Request) -> Response:
     """Production's recent requests against its version's reference, per feature: reference
     and recent summaries, PSI, KS p-value, window size and status (ok, warn, drift,
@@ -218,7 +237,7 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ready", "production_version": production.version})
 
 
-@router.get("/model/info")
+@router.get("/model/info", dependencies=[Depends(client_of)], responses=CLIENT_ERRORS)
 async def model_info(request: Request) -> dict[str, Any]:
     """Per variant: the version, run id, source, when it was loaded, its metrics, failures."""
     service = _service(request)
@@ -231,14 +250,66 @@ async def model_info(request: Request) -> dict[str, Any]:
     return info
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics (all workers added up with --workers N)."""
     payload, content_type = _service(request).metrics.exposition()
     return Response(payload, media_type=content_type)
 
 
-@router.post("/hooks/mlflow", responses={401: {"description": "Bad or missing signature."}})
+WEBHOOK_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "MLflow's delivery, signed (X-MLflow-Signature over the raw body).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "entity": {"type": "string"},
+                        "action": {"type": "string"},
+                        "timestamp": {"type": "string"},
+                        "data": {"type": "object"},
+                    },
+                }
+            }
+        },
+    },
+    "parameters": [
+        {"name": header, "in": "header", "required": True, "schema": {"type": "string"}}
+        for header in (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_ID_HEADER)
+    ],
+}
+
+
+@router.post(
+    "/hooks/mlflow",
+    openapi_extra=WEBHOOK_BODY,
+    responses={
+        200: {
+            "description": "Accepted; `reloading` says whether it concerned this model.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "string"},
+                            "reloading": {"type": "boolean"},
+                        },
+                        "required": ["status", "reloading"],
+                    }
+                }
+            },
+        },
+        401: documented(401, "Bad or missing signature, or a delivery older than 5 minutes."),
+        404: documented(404, "Webhooks are off (no EDM_WEBHOOK_SECRET)."),
+        413: documented(413, "A body over 1 MB."),
+    },
+)
 async def mlflow_webhook(request: Request) -> Response:
     """MLflow registry webhook: a signed delivery makes the service re-read the aliases now."""
     service = _service(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from edm.registry import ModelRegistry
+    from edm.serving.access import ApiKeys
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
+    from edm.serving.limits import ClientLimits
     from edm.serving.metrics import Metrics
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
@@ -35,8 +37,29 @@ class Service:
     auto_rollback: AutoRollback  # decides on Alertmanager's notifications (off by default)
     alert_token: str | None = None  # the bearer token POST /hooks/alertmanager wants, if any
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
+    api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
+    limits: ClientLimits | None = None  # per-client rate and predictions in progress
     active: int = 0
     started_at: float = field(default_factory=time.time)
+
+
+ERROR_BODY = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
+
+
+def documented(status: int, text: str, *, retry: bool = False) -> dict[str, Any]:
+    """One error answer of the contract, as OpenAPI describes it: JSON ``{"error": ...}``."""
+    answer: dict[str, Any] = {
+        "description": text,
+        "content": {"application/json": {"schema": ERROR_BODY}},
+    }
+    if retry:
+        answer["headers"] = RETRY_AFTER
+    return answer
 
 
 def error_response(
