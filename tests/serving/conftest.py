@@ -20,6 +20,12 @@ def registry(store_uri: str) -> ModelRegistry:
 
 
 @pytest.fixture
+def bare_registry(store_uri: str) -> ModelRegistry:
+    """Bare checkpoints (no MLflow model): the rollback decision never loads them."""
+    return ModelRegistry(tracking_uri=store_uri, promotion_gate=None, packager=None)
+
+
+@pytest.fixture
 def register(registry: ModelRegistry, tmp_path: Path) -> Callable[..., int]:
     """Register a tiny real checkpoint (seed = its weights) and return its version."""
 

@@ -222,12 +222,6 @@ def test_a_degradation_alert_rolls_back_once_and_the_service_follows(world: Worl
 # ---------------------------------------------------------------- the decision, on a set clock
 
 
-@pytest.fixture
-def bare_registry(store_uri: str) -> ModelRegistry:
-    """Bare checkpoints (no MLflow model): the decision never loads them."""
-    return ModelRegistry(tracking_uri=store_uri, promotion_gate=None, packager=None)
-
-
 def _register(registry: ModelRegistry, checkpoint: Path, count: int) -> None:
     for number in range(count):
         registry.log_model(checkpoint, f"run-{number}", {}, {})

@@ -203,7 +203,7 @@ def decide(
 
 def _replay(alert: Alert, acted: set[str | None], version: int, promotion: AuditEntry) -> Decision:
     if alert.marker in acted:
-        return _none("replay", f"alert {alert.marker} was already acted on", alert)
+        return _none("replay", f"the same alert {alert.marker} was already acted on", alert)
     started = _iso(alert.starts_at) if alert.starts_at else "?"
     return _none(
         "stale",

@@ -1,0 +1,224 @@
+"""Issue 20's case, as a hostile client would try it on loopback: a hand-written Alertmanager
+notification (a version in Production, a `startsAt`, a fingerprint) must not move the
+registry's production alias.
+
+Without a token the service does not start with --auto-rollback. With one, on a real service
+whose hooks listen on their own loopback port (--admin-port), a forged alert gets 401, a
+replayed or stale one 409, and the alias stays. Then the replay rules on a set clock, with a
+fresh decider standing in for a restarted service.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+from tests.servers import free_port
+from tests.serving.service_helpers import EdmService, no_tracebacks
+from tests.tiny_model import tiny_cnn_checkpoint
+
+from edm.registry import ModelRegistry
+from edm.serving.rollback import Alert, AutoRollback
+
+TOKEN = "the-alertmanager-token"
+
+
+def notification(version: int, started: datetime, fingerprint: str = "5f1e2d3c4b5a6978") -> dict:
+    """What the issue's hostile client wrote by hand: the fields the rollback reads."""
+    return {
+        "version": "4",
+        "status": "firing",
+        "receiver": "edm-service",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "EdmHighErrorRatio", "degradation": "true",
+                           "version": str(version)},
+                "startsAt": started.isoformat(),
+                "fingerprint": fingerprint,
+            }
+        ],
+    }  # fmt: skip
+
+
+def test_auto_rollback_does_not_start_without_a_token(store_uri: str, tmp_path: Path) -> None:
+    edm = Path(sys.executable).with_name("edm")
+    for environment in ({}, {"EDM_ALERT_TOKEN": ""}, {"EDM_ALERT_TOKEN_FILE": str(tmp_path)}):
+        done = subprocess.run(
+            [str(edm), "--tracking-uri", store_uri, "serve", "--auto-rollback",
+             "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)} | environment,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stdout + done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+        if "EDM_ALERT_TOKEN_FILE" in environment:
+            assert "EDM_ALERT_TOKEN_FILE names a file that cannot be read" in lines[0]
+        else:
+            assert "--auto-rollback needs an alert token: set EDM_ALERT_TOKEN" in lines[0]
+
+
+@dataclass
+class Armed:
+    registry: ModelRegistry
+    service: EdmService
+    admin: httpx.Client  # the hooks' listener
+
+    def production(self) -> int | None:
+        return self.registry.stage_holders().production
+
+
+@pytest.fixture(scope="module")
+def armed(tmp_path_factory: pytest.TempPathFactory, _migrated_empty_store: Path) -> Iterator[Armed]:
+    """v1 then v2 promoted; the service with --auto-rollback, the token from a file, and the
+    hooks on their own loopback port."""
+    folder = tmp_path_factory.mktemp("forged")
+    store = folder / "mlruns"
+    store.mkdir()
+    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
+    registry = ModelRegistry(tracking_uri=str(store), promotion_gate=None)
+    for seed in (0, 1):
+        (folder / f"seed{seed}").mkdir()
+        path = tiny_cnn_checkpoint(folder / f"seed{seed}" / "best.pt", seed=seed)
+        registry.log_model(path, f"seed-{seed}", {"backbone": "cnn"}, {"best_val_loss": 1.0})
+    registry.promote_model(1, "Production", reason="first")
+    registry.promote_model(2, "Production", reason="better")
+    token_file = folder / "alert-token"
+    token_file.write_text(TOKEN + "\n")
+    admin_port = free_port()
+    env = {"EDM_CACHE_DIR": str(folder / "cache"), "EDM_ALERT_TOKEN": "",
+           "EDM_ALERT_TOKEN_FILE": str(token_file)}  # fmt: skip
+    service = EdmService(
+        str(store), folder, "--poll-interval", "600", "--auto-rollback",
+        "--admin-port", str(admin_port), env=env,
+    )  # fmt: skip
+    admin = httpx.Client(base_url=f"http://127.0.0.1:{admin_port}", timeout=60)
+    try:
+        service.wait_started()
+        yield Armed(registry, service, admin)
+    finally:
+        admin.close()
+        log = service.stop()
+    no_tracebacks(log)
+    assert TOKEN not in log
+
+
+def post(client: httpx.Client, body: dict, token: str | None = TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post("/hooks/alertmanager", json=body, headers=headers)
+
+
+@pytest.mark.slow
+def test_hooks_answer_on_the_admin_listener_only(armed: Armed) -> None:
+    public, admin = armed.service.client, armed.admin
+    for path in ("/hooks/alertmanager", "/hooks/mlflow"):
+        refused = public.post(path, json={})
+        assert refused.status_code == 404 and "admin listener" in refused.json()["error"]
+    assert "/hooks/alertmanager" not in public.get("/openapi.json").json()["paths"]
+    for path in ("/health", "/metrics"):
+        assert public.get(path).status_code == admin.get(path).status_code == 200
+    for path in ("/model/info", "/docs", "/openapi.json"):
+        assert admin.get(path).status_code == 404, path
+    assert admin.post("/predict", content=b"RIFF").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_forged_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
+    trail = armed.registry.history()
+    forged = notification(2, datetime.now(UTC))
+    for token in (None, "guessed", TOKEN + "x", TOKEN[:-1]):
+        answer = post(armed.admin, forged, token)
+        assert answer.status_code == 401, answer.text
+        assert answer.json() == {
+            "error": "alert refused: missing or wrong bearer token (set in EDM_ALERT_TOKEN)"
+        }
+    as_basic = armed.admin.post(
+        "/hooks/alertmanager", json=forged, headers={"Authorization": f"Basic {TOKEN}"}
+    )
+    assert as_basic.status_code == 401
+    assert post(armed.service.client, forged).status_code == 404  # not on the public port
+    assert armed.production() == 2 and armed.registry.history() == trail
+
+
+@pytest.mark.slow
+def test_a_replayed_or_stale_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
+    """Runs after the forged-alert test: it rolls Production back once."""
+    promoted = armed.registry.history()[0].timestamp
+    stale = post(armed.admin, notification(2, promoted - timedelta(minutes=5), "0123456789abcdef"))
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["result"] == "stale" and "replay refused" in stale.json()["error"]
+    assert armed.production() == 2
+
+    started = datetime.now(UTC)
+    genuine = notification(2, started)
+    acted = post(armed.admin, genuine)
+    assert acted.status_code == 200 and acted.json()["action"] == "rolled_back", acted.text
+    assert armed.production() == 1
+    trail = armed.registry.history()
+    assert trail[0].reason.endswith(f"[alert 5f1e2d3c4b5a6978 since {_iso(started)}]")
+
+    replayed = post(armed.admin, genuine)
+    assert replayed.status_code == 409, replayed.text
+    assert replayed.json()["action"] == "none"
+    assert armed.production() == 1 and armed.registry.history() == trail
+
+    # A person puts version 2 back: the old alert, acted on, is about its earlier time.
+    armed.registry.promote_model(2, "Production", reason="fixed upstream")
+    again = post(armed.admin, genuine)
+    assert again.status_code == 409 and again.json()["result"] == "replay", again.text
+    assert "the same alert [alert 5f1e2d3c4b5a6978 since" in again.json()["error"]
+    moved = post(armed.admin, notification(2, started, "feedfacefeedface"))
+    assert moved.status_code == 409 and moved.json()["result"] == "stale", moved.text
+    assert armed.production() == 2
+
+
+# ---------------------------------------------------------------- the replay rules, set clock
+
+
+def test_replays_are_refused_by_a_restarted_service_too(
+    bare_registry: ModelRegistry, checkpoint: Path
+) -> None:
+    for number in range(2):
+        bare_registry.log_model(checkpoint, f"run-{number}", {}, {})
+    bare_registry.promote_model(1, "Production")
+    bare_registry.promote_model(2, "Production")
+    promoted = bare_registry.history()[0].timestamp
+    clock = {"now": promoted + timedelta(minutes=2)}
+
+    def decider() -> AutoRollback:
+        counter = Counter("edm_auto_rollback", "", ["result"], registry=CollectorRegistry())
+        return AutoRollback(
+            bare_registry, counter, enabled=True, window_s=1800, on_rolled_back=lambda: None,
+            clock=lambda: clock["now"],
+        )  # fmt: skip
+
+    def fired(started: datetime, fingerprint: str = "aa11") -> list[Alert]:
+        return [Alert("EdmDrift", True, True, 2, started, fingerprint)]
+
+    early = decider().handle(fired(promoted - timedelta(seconds=1)))
+    assert (early.result, early.status) == ("stale", 409)
+    first = decider()
+    done = first.handle(fired(promoted + timedelta(minutes=1)))
+    assert done.action == "rolled_back" and done.status == 200
+    marker = f"[alert aa11 since {_iso(promoted + timedelta(minutes=1))}]"
+    assert bare_registry.history()[0].reason.endswith(marker)
+    restarted = decider()  # a new process: nothing in memory, the trail still says it
+    for decision in (
+        first.handle(fired(promoted + timedelta(minutes=1))),
+        restarted.handle(fired(promoted + timedelta(minutes=1))),
+    ):
+        assert decision.status == 409 and decision.action == "none", decision
+    assert bare_registry.stage_holders().production == 1
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
