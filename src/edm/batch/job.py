@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -101,6 +102,7 @@ def run_batch(
     model_name = str(resolved.model_name)
     model_uri = f"models:/{model_name}/{version}"
     model_folder = _mlflow_model_folder(resolved)
+    out.mkdir(parents=True, exist_ok=True)  # only once the inputs and the model are known
     done_hash, stale = _done_hashes(
         out, listing, version, options.model is not None or options.refresh
     )
@@ -145,7 +147,15 @@ def run_batch(
         spark_start_s = time.perf_counter() - spark_started
         try:
             job = _Job(
-                options, out, session, model_folder, model_name, version, model_uri, run.run_id
+                options,
+                out,
+                session,
+                model_folder,
+                model_name,
+                version,
+                model_uri,
+                run.run_id,
+                run.log_metrics,
             )
             with ChunkProgress(session, len(listing), on_progress, progress_interval_s) as progress:
                 written, annotations = job.run(listing, done_hash, progress, options.source)
@@ -201,8 +211,11 @@ class _Job:
         version: int,
         model_uri: str,
         run_id: str,
+        log_metrics: Callable[..., None],
     ) -> None:
         self.options = options
+        self._log_metrics = log_metrics
+        self._lock = threading.Lock()
         self.out = out
         self.session = session
         self.location = ship_model(session, model_folder)
@@ -211,6 +224,7 @@ class _Job:
         self.model_uri = model_uri
         self.run_id = run_id
         self.cores = default_parallelism(session)
+        self._done = 0
         self.threads = int(session.sparkContext.getConf().get("spark.task.cpus", "1"))
 
     def run(
@@ -265,6 +279,11 @@ class _Job:
         failed = sum(1 for r in task_rows if r["status"] == "error")
         skipped = sum(1 for r in task_rows if r["status"] == "skipped")
         progress.finish(group, len(chunk), failed, skipped)
+        # A sign of life per chunk: `edm doctor` tells a killed job's run (kill -9 leaves it
+        # RUNNING) by how long it has been quiet.
+        with self._lock:
+            self._done += len(chunk)
+            self._log_metrics({"tracks_processed": self._done}, step=index)
         return int(written is not None), annotations
 
     def _annotations(self, rows: list[dict[str, Any]], source_root: str | None) -> int:
@@ -291,7 +310,6 @@ def _check_options(options: BatchOptions) -> Path:
     out = Path(options.out).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {options.out}: a file is in the way (it must be a folder)")
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 

@@ -1,0 +1,100 @@
+"""`edm batch analyze` as a user runs it, in a subprocess with its own Spark: a driver killed
+with kill -9 and started again, and a catalogue on S3 (moto's server on loopback)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.batch.conftest import BAD, write_catalogue
+from tests.servers import S3Server
+
+from edm.batch import read_results
+
+pytestmark = pytest.mark.slow  # each run starts Spark and its Python workers
+
+
+def edm_batch(store: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "edm", "--tracking-uri", store, "batch", "analyze", *args]
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env=dict(os.environ) | (env or {})
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def test_a_killed_driver_resumes_and_every_track_is_there_once(
+    batch_store: str, tmp_path: Path
+) -> None:
+    source = write_catalogue(tmp_path / "catalogue")
+    # Twelve files, one per chunk on one core: the kill lands with some chunks done.
+    shutil.copytree(source, tmp_path / "more")
+    shutil.move(tmp_path / "more", source / "more")
+    out = tmp_path / "results"
+    options = ["--out", str(out), "--json"]
+    driver = subprocess.Popen(
+        edm_batch(batch_store, str(source), *options, "--master", "local[1]", "--chunk-size", "1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("model_version=1/part-*.parquet")):
+            assert driver.poll() is None, "the job ended before writing a chunk"
+            assert time.monotonic() < deadline, "no chunk written in 120 s"
+            time.sleep(0.05)
+        os.kill(driver.pid, signal.SIGKILL)
+    finally:
+        driver.wait(timeout=30)
+    first = read_results(out).num_rows
+    assert 1 <= first < 12
+
+    resumed = run(edm_batch(batch_store, str(source), *options, "--master", "local[2]"))
+    summary = json.loads(resumed.stdout)
+    assert summary["skipped"] == first and summary["tracks"] == 12
+    assert summary["analysed"] + summary["failed"] == 12 - first
+    paths = read_results(out).column("path").to_pylist()
+    assert len(paths) == len(set(paths)) == 12
+    assert not list(out.rglob(".*.tmp"))
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+def test_a_catalogue_on_s3(s3: S3Server, batch_store: str, tmp_path: Path) -> None:
+    source = write_catalogue(tmp_path / "catalogue")
+    bucket = s3.create_bucket("edm-catalogue")
+    client = s3.client()
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    for path in files:
+        client.upload_file(str(path), bucket, f"music/{path.relative_to(source)}")
+    client.put_object(Bucket=bucket, Key="elsewhere/skip.wav", Body=b"not in the prefix")
+    out = tmp_path / "results"
+    done = run(
+        edm_batch(batch_store, f"s3://{bucket}/music", "--out", str(out), "--json"), env=s3.env
+    )
+    assert done.returncode == 1, done.stderr  # two bad files: exit 1, the rest done
+    assert s3.secret_key not in done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["analysed"], summary["failed"]) == (4, 2)
+    rows = {r["path"]: r for r in read_results(out).to_pylist()}
+    for path in files:
+        row = rows[f"s3://{bucket}/music/{path.relative_to(source)}"]
+        assert row["content_hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (row["error"] is None) == (path.name not in BAD)
