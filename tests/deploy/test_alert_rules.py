@@ -123,7 +123,7 @@ def test_alertmanager_routes_every_alert_to_the_service_webhook() -> None:
     used = {route["receiver"]} | {child["receiver"] for child in route.get("routes", [])}
     assert used == {"edm-service"}
     (hook,) = receivers["edm-service"]["webhook_configs"]
-    assert hook["url"] == "http://edm:8000/hooks/alertmanager"
+    assert hook["url"] == "http://edm:8001/hooks/alertmanager"  # the admin listener
     assert hook["send_resolved"] is True
     # The token comes from a file written at start, never from this file.
     authorization = hook["http_config"]["authorization"]

@@ -73,7 +73,11 @@ def test_alertmanager_delivers_to_the_service_with_the_token_from_the_environmen
     assert mounts(alertmanager)[config_path] == "./alertmanager/alertmanager.yml"
     config = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
     (hook,) = config["receivers"][0]["webhook_configs"]
-    assert hook["url"].startswith("http://edm:8000/")
+    # The hooks' own listener: reachable on the compose network, published nowhere.
+    edm_command = " ".join(services["edm"]["command"].split())
+    assert hook["url"] == "http://edm:8001/hooks/alertmanager"
+    assert "--admin-host 0.0.0.0 --admin-port 8001" in edm_command
+    assert not any(port.endswith(":8001") for port in services["edm"]["ports"])
     # The token file the config names is written at start from the environment, by a shell
     # builtin: the token is on no command line and in no file of the repository.
     start = " ".join(alertmanager["command"])
@@ -81,7 +85,6 @@ def test_alertmanager_delivers_to_the_service_with_the_token_from_the_environmen
     assert "$$EDM_ALERT_TOKEN" in start and f"--config.file={config_path}" in start
     for name in ("alertmanager", "edm"):
         assert "${EDM_ALERT_TOKEN" in services[name]["environment"]["EDM_ALERT_TOKEN"], name
-    edm_command = " ".join(services["edm"]["command"].split())
     assert "${EDM_AUTO_ROLLBACK:---no-auto-rollback}" in edm_command
     assert "token" not in edm_command.lower()
 
