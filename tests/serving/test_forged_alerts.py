@@ -29,9 +29,10 @@ from edm.registry import ModelRegistry
 from edm.serving.rollback import Alert, AutoRollback
 
 TOKEN = "the-alertmanager-token"
+FINGERPRINT = "5f1e2d3c4b5a6978"
 
 
-def notification(version: int, started: datetime, fingerprint: str = "5f1e2d3c4b5a6978") -> dict:
+def notification(version: int | str, started: datetime, fingerprint: str = FINGERPRINT) -> dict:
     """What the issue's hostile client wrote by hand: the fields the rollback reads."""
     return {
         "version": "4",
@@ -153,6 +154,9 @@ def test_a_forged_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
 def test_a_replayed_or_stale_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
     """Runs after the forged-alert test: it rolls Production back once."""
     promoted = armed.registry.history()[0].timestamp
+    # A version label of 5000 digits was a 500 (int() refuses over 4300 digits): now ignored.
+    huge = post(armed.admin, notification("9" * 5000, datetime.now(UTC)))
+    assert huge.status_code == 200 and huge.json()["result"] == "ignored", huge.text
     stale = post(armed.admin, notification(2, promoted - timedelta(minutes=5), "0123456789abcdef"))
     assert stale.status_code == 409, stale.text
     assert stale.json()["result"] == "stale" and "replay refused" in stale.json()["error"]

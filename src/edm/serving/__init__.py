@@ -9,6 +9,10 @@
 - ``metrics``: the Prometheus metrics (multi-process aware);
 - ``drift``: Production's recent requests against its version's drift reference (``/drift``);
 - ``webhook``: MLflow webhook signature checks;
+- ``access``: client API keys (a file of hashes, re-read when it changes);
+- ``limits``: per-client rate and predictions in progress (429 + Retry-After);
+- ``guard``: the dependency of the client routes: who is asking, and may they;
+- ``listeners``: the public and the admin listener (hooks only on the admin one);
 - ``alerts``: Alertmanager's webhook (``POST /hooks/alertmanager``), parsed and checked;
 - ``rollback``: ``--auto-rollback``: whether a degradation alert rolls Production back, and
   the rollback;
