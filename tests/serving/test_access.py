@@ -28,6 +28,8 @@ def write_keys(path: Path, **clients: str) -> None:
 def test_the_keys_file_holds_hashes_and_names_the_bad_line(tmp_path: Path) -> None:
     text = f"# comment\n\nstudio-a:{hash_key(KEY_A)}\nbatch.jobs:{hash_key(KEY_C).upper()}\n"
     assert parse_keys(text, "keys") == {hash_key(KEY_A): "studio-a", hash_key(KEY_C): "batch.jobs"}
+    rotating = f"studio-a:{hash_key(KEY_A)}\nstudio-a:{hash_key(KEY_B)}\n"  # old and new key
+    assert set(parse_keys(rotating, "keys").values()) == {"studio-a"}
     for bad, words in (
         (f"studio-a {hash_key(KEY_A)}", "line 1: expected 'name:sha256hex'"),
         ("studio-a:abc", "line 1: expected"),
