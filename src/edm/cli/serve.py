@@ -13,6 +13,7 @@ import copy
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import typer
 
@@ -133,7 +134,8 @@ def serve(
         auto_rollback=auto_rollback,
         rollback_window_s=parse_duration(rollback_window, "--rollback-window"),
         drift_window=drift_window,
-        api_keys_file=api_keys_file,
+        # Absolute: the workers read it again and again, whatever their working folder.
+        api_keys_file=str(Path(api_keys_file).resolve()) if api_keys_file else None,
         rate_limit=rate_limit,
         client_concurrency=client_concurrency,
         admin_port=admin_port,
