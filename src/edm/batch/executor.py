@@ -41,20 +41,22 @@ _loaded: dict[str, Any] = {}
 
 
 def analyse_batches(
-    batches: Iterator[pa.RecordBatch], *, model_location: str, torch_threads: int = 1
+    batches: Iterator[pa.RecordBatch],
+    *,
+    tracks: list[tuple[str, str | None]],
+    model_location: str,
+    torch_threads: int = 1,
 ) -> Iterator[pa.RecordBatch]:
-    """The mapInArrow function: input rows (path, done_hash) → one TASK_SCHEMA row each.
+    """The mapInArrow function over ``spark.range``: row ``id`` is ``tracks[id]``, a path and
+    the content hash of its earlier result that counts as done (None: none). A file whose
+    content still has that hash is skipped without loading or running the model.
 
-    ``done_hash`` is the content hash of the track's earlier result that counts as done; a
-    file whose content still has that hash is skipped without loading or running the model.
+    The chunk's few paths travel inside the function rather than as a DataFrame made from
+    Python rows, which Spark would convert in a second Python worker per task.
     """
     model = _LazyModel(model_location, torch_threads)
     for batch in batches:
-        columns = batch.to_pydict()
-        rows = [
-            analyse_one(model, path, done)
-            for path, done in zip(columns["path"], columns["done_hash"], strict=True)
-        ]
+        rows = [analyse_one(model, *tracks[index]) for index in batch.column("id").to_pylist()]
         yield pa.RecordBatch.from_pylist(rows, schema=TASK_SCHEMA)
 
 

@@ -263,11 +263,12 @@ class _Job:
         progress.watch(group, len(chunk))
         rows = [(item.path, done) for item, done in chunk]
         tasks = min(len(rows), self.options.partitions or len(rows))
-        frame = self.session.createDataFrame(
-            context.parallelize(rows, tasks), "path string, done_hash string"
-        )
+        frame = self.session.range(0, len(rows), 1, numPartitions=tasks)
         function = partial(
-            analyse_batches, model_location=self.location, torch_threads=self.threads
+            analyse_batches,
+            tracks=rows,
+            model_location=self.location,
+            torch_threads=self.threads,
         )
         task_rows = frame.mapInArrow(function, TASK_DDL).toArrow().to_pylist()
         rows_out = results.output_rows(task_rows, self.model_name, self.model_uri, self.run_id)

@@ -50,7 +50,20 @@ def spark_session(
             "spark.ui.enabled": "false",
         }
     # The JVM logs its start-up at INFO/WARN on stderr, between our own lines: errors only.
-    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+    java_options = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+    if is_local(master):
+        # On a local master the driver's JVM shares the cores with the Python workers, and its
+        # optimising compiler and parallel GC took whole cores for the first half-minute:
+        # 37 s instead of 50 s for 64 tracks on local[2] (bench/batch_analyze.py). The JVM
+        # only moves file names and small results here; the quick compiler is plenty.
+        java_options += " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    settings["spark.driver.extraJavaOptions"] = java_options
+    # Spark runs one task per core; numpy's OpenBLAS (the mel filterbank, decoding) would
+    # start a thread per core in every task, and the tasks then fight over the cores: measured
+    # here, two tasks on two cores each took 1.8x as long as one task alone.
+    threads = str((conf or {}).get("spark.task.cpus", "1"))
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        settings[f"spark.executorEnv.{variable}"] = threads
     executable = python or (sys.executable if is_local(master) else None)
     if executable:
         settings["spark.pyspark.python"] = executable
