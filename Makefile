@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/registry_remote.py
 	$(PY) bench/analyze_speed.py
 	$(PY) bench/serve_load.py
+	$(PY) bench/batch_analyze.py
 
 # The reference model (data, outputs/<run>/best.pt, its own MLflow store) in $(EDM_REF_DIR):
 # about 15 minutes on a 2-core CPU, synthesis included (scripts/reference_model.py).
