@@ -5,7 +5,8 @@ A shell like ``edm.serving``: it imports inference and the registry's public API
 imports it. PySpark and MLflow load on first use.
 """
 
-from edm.batch.job import BATCH_EXPERIMENT, BatchOptions, BatchSummary, run_batch
+from edm.batch.job import run_batch
+from edm.batch.options import BATCH_EXPERIMENT, BatchOptions, BatchSummary
 from edm.batch.progress import BatchProgress
 from edm.batch.results import read_results
 

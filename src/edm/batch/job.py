@@ -15,9 +15,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,61 +25,17 @@ from typing import TYPE_CHECKING, Any
 from edm.batch import results
 from edm.batch.files import InputFile, is_s3
 from edm.batch.listing import list_inputs
+from edm.batch.options import BatchOptions, BatchSummary
 from edm.batch.progress import ChunkProgress, ProgressCallback
-from edm.batch.spark import DEFAULT_MASTER, default_parallelism, ship_model, spark_session
-from edm.errors import ConfigError, DataError
+from edm.batch.spark import default_parallelism, ship_model, spark_session
+from edm.errors import ConfigError, DataError, EdmError
 from edm.settings import redact_uri
 
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
     from edm.registry.refs import ResolvedModel
 
-BATCH_EXPERIMENT = "edm-batch"
 _IN_FLIGHT = 2
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    source: str
-    out: Path
-    model: str | None = None  # a model reference (edm.registry.refs); None: Production
-    master: str = DEFAULT_MASTER
-    partitions: int | None = None  # Spark tasks per chunk; None: one per track
-    chunk_size: int | None = None  # tracks per chunk; None: 8 per core
-    write_yaml: bool = False
-    refresh: bool = False
-    python: str | None = None  # the executors' Python (default: see spark_session)
-    spark_conf: Mapping[str, str] = field(default_factory=dict)
-    experiment: str = BATCH_EXPERIMENT
-
-
-@dataclass
-class BatchSummary:
-    source: str
-    out: str
-    model_name: str
-    model_version: int
-    model_uri: str
-    run_id: str
-    tracks: int
-    analysed: int
-    failed: int
-    skipped: int
-    stale: int  # skipped tracks whose result is of another version (--refresh redoes them)
-    chunks_written: int
-    duplicates_removed: int
-    spark_start_s: float
-    analysis_s: float
-    wall_s: float
-    annotations_written: int = 0
-
-    @property
-    def tracks_per_second(self) -> float:
-        processed = self.analysed + self.failed
-        return processed / self.analysis_s if self.analysis_s > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "tracks_per_second": round(self.tracks_per_second, 4)}
 
 
 def run_batch(
@@ -240,13 +195,25 @@ class _Job:
             for i in range(0, len(listing), size)
         ]
         root = _source_root(source) if self.options.write_yaml else None
-        with ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="edm-chunk") as pool:
-            futures = [
-                pool.submit(self._chunk, index, chunk, progress, root)
-                for index, chunk in enumerate(chunks)
-            ]
+        pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="edm-chunk")
+        futures = [
+            pool.submit(self._chunk, index, chunk, progress, root)
+            for index, chunk in enumerate(chunks)
+        ]
+        try:
             counts = [future.result() for future in futures]
+        except BaseException:
+            # Ctrl-C or a failed chunk: stop the chunks in flight now rather than let them run
+            # to the end (what is written stays; a new run goes on from there).
+            pool.shutdown(wait=False, cancel_futures=True)
+            for index in range(len(chunks)):
+                self.session.sparkContext.cancelJobGroup(self._group(index))
+            raise
+        pool.shutdown()
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    def _group(self, index: int) -> str:
+        return f"edm-batch-{self.run_id}-{index}"
 
     def _chunk(
         self,
@@ -258,7 +225,7 @@ class _Job:
         from edm.batch.executor import TASK_DDL, analyse_batches
 
         context = self.session.sparkContext
-        group = f"edm-batch-{self.run_id}-{index}"
+        group = self._group(index)
         context.setJobGroup(group, f"edm batch chunk {index}", interruptOnCancel=True)
         progress.watch(group, len(chunk))
         rows = [(item.path, done) for item, done in chunk]
@@ -270,7 +237,10 @@ class _Job:
             model_location=self.location,
             torch_threads=self.threads,
         )
-        task_rows = frame.mapInArrow(function, TASK_DDL).toArrow().to_pylist()
+        try:
+            task_rows = frame.mapInArrow(function, TASK_DDL).toArrow().to_pylist()
+        except Exception as exc:  # Py4J's error carries the whole JVM stack: keep its gist
+            raise EdmError(f"Spark failed on chunk {index} of the job: {_gist(exc)}") from exc
         rows_out = results.output_rows(task_rows, self.model_name, self.model_uri, self.run_id)
         annotations = 0
         if self.options.write_yaml:
@@ -375,3 +345,11 @@ def _source_root(source: str) -> str | None:
         return source.rstrip("/")
     path = Path(source).expanduser()
     return str(path.resolve()) if path.is_dir() else None
+
+
+def _gist(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "Exception:" in line or "Error:" in line:
+            return line[:300]
+    return (lines[0] if lines else type(exc).__name__)[:300]
