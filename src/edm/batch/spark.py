@@ -7,8 +7,10 @@ address and the quiet console are Spark settings passed to the session builder.
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,7 +72,13 @@ def spark_session(
     settings |= dict(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
+    # PySpark puts its own SIGINT handler in place when the context starts; keep the one the
+    # process had (the CLI's names the interrupt), since the job cancels its chunks itself.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main else None
     session = builder.getOrCreate()
+    if in_main and previous is not None:
+        signal.signal(signal.SIGINT, previous)
     session.sparkContext.setLogLevel("ERROR")
     if executable:
         # PySpark reads the workers' Python from PYSPARK_PYTHON when the context starts; the
@@ -82,13 +90,16 @@ def spark_session(
 def _quiet_log4j() -> str:
     folder = Path(tempfile.gettempdir()) / "edm-spark"
     folder.mkdir(exist_ok=True)
-    path = folder / "log4j2-errors.properties"
+    path = folder / "log4j2-errors-v2.properties"
     if not path.is_file():
         path.write_text(
             "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
             "appender.console.type = Console\nappender.console.name = console\n"
             "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
             "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex\n"
+            # Tasks cancelled by Ctrl-C finish after the session stops and log a stack each.
+            "logger.cancelled.name = org.apache.spark.TaskContextImpl\n"
+            "logger.cancelled.level = fatal\n"
         )
     return str(path)
 
