@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +17,29 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from tests.servers import free_port, start_logged, stop, wait_for_http
+from tests.tiny_model import tiny_cnn_checkpoint
+
+from edm.registry import ModelRegistry
+
+
+def promoted_store(
+    folder: Path, empty_store: Path, promotions: list[tuple[str, str]]
+) -> tuple[Path, ModelRegistry]:
+    """A fresh SQLite store in ``folder/mlruns`` (copied from an already migrated empty one)
+    with one tiny real version per promotion, promoted in order: ``[("Production", "first"),
+    ("Production", "better")]`` leaves v2 in Production with v1 before it."""
+    store = folder / "mlruns"
+    store.mkdir()
+    shutil.copyfile(empty_store, store / "mlflow.db")
+    registry = ModelRegistry(
+        tracking_uri=str(store), promotion_gate=None, download_dir=folder / "downloads"
+    )
+    for seed, (stage, reason) in enumerate(promotions):
+        (folder / f"seed{seed}").mkdir()
+        checkpoint = tiny_cnn_checkpoint(folder / f"seed{seed}" / "best.pt", seed=seed)
+        registry.log_model(checkpoint, f"seed-{seed}", {"backbone": "cnn"}, {"best_val_loss": 1.0})
+        registry.promote_model(seed + 1, stage, reason=reason)
+    return store, registry
 
 
 class EdmService:

@@ -8,7 +8,6 @@ bearer token, one without), and the decision itself on a real registry with a se
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 from tests.inference.audio_material import write_material
-from tests.serving.service_helpers import EdmService, no_tracebacks
-from tests.tiny_model import tiny_cnn_checkpoint
+from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
 from edm.errors import ConfigError, InvalidTransitionError
 from edm.registry import ModelRegistry
@@ -86,18 +84,9 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, _migrated_empty_store: Path) -> Iterator[World]:
     """v1 then v2 promoted to Production, then both services started (serving v2)."""
     folder = tmp_path_factory.mktemp("auto-rollback")
-    store = folder / "mlruns"
-    store.mkdir()
-    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
-    registry = ModelRegistry(
-        tracking_uri=str(store), promotion_gate=None, download_dir=folder / "downloads"
+    store, registry = promoted_store(
+        folder, _migrated_empty_store, [("Production", "first"), ("Production", "better")]
     )
-    for seed in (0, 1):
-        (folder / f"seed{seed}").mkdir()
-        path = tiny_cnn_checkpoint(folder / f"seed{seed}" / "best.pt", seed=seed)
-        registry.log_model(path, f"seed-{seed}", {"backbone": "cnn"}, {"best_val_loss": 1.0})
-    registry.promote_model(1, "Production", reason="first")
-    registry.promote_model(2, "Production", reason="better")
     env = {"EDM_CACHE_DIR": str(folder / "cache"), "EDM_ALERT_TOKEN": ""}
     armed = EdmService(
         str(store), folder, "--poll-interval", "600", "--auto-rollback", "--rollback-window",

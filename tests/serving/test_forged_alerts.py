@@ -10,7 +10,6 @@ fresh decider standing in for a restarted service.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,8 +21,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 from tests.servers import free_port
-from tests.serving.service_helpers import EdmService, no_tracebacks
-from tests.tiny_model import tiny_cnn_checkpoint
+from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
 from edm.registry import ModelRegistry
 from edm.serving.rollback import Alert, AutoRollback
@@ -83,16 +81,9 @@ def armed(tmp_path_factory: pytest.TempPathFactory, _migrated_empty_store: Path)
     """v1 then v2 promoted; the service with --auto-rollback, the token from a file, and the
     hooks on their own loopback port."""
     folder = tmp_path_factory.mktemp("forged")
-    store = folder / "mlruns"
-    store.mkdir()
-    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
-    registry = ModelRegistry(tracking_uri=str(store), promotion_gate=None)
-    for seed in (0, 1):
-        (folder / f"seed{seed}").mkdir()
-        path = tiny_cnn_checkpoint(folder / f"seed{seed}" / "best.pt", seed=seed)
-        registry.log_model(path, f"seed-{seed}", {"backbone": "cnn"}, {"best_val_loss": 1.0})
-    registry.promote_model(1, "Production", reason="first")
-    registry.promote_model(2, "Production", reason="better")
+    store, registry = promoted_store(
+        folder, _migrated_empty_store, [("Production", "first"), ("Production", "better")]
+    )
     token_file = folder / "alert-token"
     token_file.write_text(TOKEN + "\n")
     admin_port = free_port()

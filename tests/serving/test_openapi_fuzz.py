@@ -9,7 +9,6 @@ the end. Bounded: a few dozen examples per route, no shrinking of what passes.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, GenerationMode
 from schemathesis.core.failures import FailureGroup
-from tests.serving.service_helpers import EdmService, no_tracebacks
-from tests.tiny_model import tiny_cnn_checkpoint
+from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
 from edm.registry import ModelRegistry
 from edm.serving.access import hash_key
@@ -60,19 +58,11 @@ def fuzzed(
     """v1 then v2 in Production, v3 in Staging (so a rollback would have somewhere to go), and
     the service with every door it has: API keys, auto-rollback with a token, webhooks."""
     folder = tmp_path_factory.mktemp("fuzz")
-    store = folder / "mlruns"
-    store.mkdir()
-    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
-    registry = ModelRegistry(
-        tracking_uri=str(store), promotion_gate=None, download_dir=folder / "downloads"
+    store, registry = promoted_store(
+        folder,
+        _migrated_empty_store,
+        [("Production", "first"), ("Production", "better"), ("Staging", "candidate")],
     )
-    for seed in (0, 1, 2):
-        (folder / f"seed{seed}").mkdir()
-        path = tiny_cnn_checkpoint(folder / f"seed{seed}" / "best.pt", seed=seed)
-        registry.log_model(path, f"seed-{seed}", {"backbone": "cnn"}, {"best_val_loss": 1.0})
-    registry.promote_model(1, "Production", reason="first")
-    registry.promote_model(2, "Production", reason="better")
-    registry.promote_model(3, "Staging", reason="candidate")
     keys = folder / "api-keys"
     keys.write_text(f"fuzzer:{hash_key(API_KEY)}\n")
     env = {
