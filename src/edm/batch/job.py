@@ -4,7 +4,7 @@
 2. Read OUT: a track whose content hash matches a result that counts as done is skipped.
    Without ``--model`` or ``refresh`` any earlier result counts (a promotion alone re-runs
    nothing); with them, only a result of the version resolved.
-3. Cut the listing into chunks; each chunk is one Spark job (one task per track by default)
+3. Cut the listing into chunks; each chunk is one Spark job (one task per core by default)
    whose rows land as one Parquet file, atomically (``edm.batch.results``). Two chunks are in
    flight at a time, so the cores never wait for a chunk's last track.
 4. Log everything on an MLflow run in the ``edm-batch`` experiment, the listing as its dataset.
@@ -83,7 +83,7 @@ def run_batch(
                 "model_uri": model_uri,
                 "model_version": version,
                 "master": redact_uri(options.master),
-                "partitions": options.partitions or "one per track",
+                "partitions": options.partitions or "one per core",
                 "refresh": options.refresh,
                 "format": "yaml" if options.write_yaml else "parquet",
             }
@@ -229,7 +229,10 @@ class _Job:
         context.setJobGroup(group, f"edm batch chunk {index}", interruptOnCancel=True)
         progress.watch(group, len(chunk))
         rows = [(item.path, done) for item, done in chunk]
-        tasks = min(len(rows), self.options.partitions or len(rows))
+        # One task per core: one per track cost ~80 ms of Spark and Arrow set-up per track
+        # (40.0 s against 34.9 s for 64 tracks on local[2]); two chunks in flight absorb the
+        # uneven ends of the tasks.
+        tasks = min(len(rows), self.options.partitions or self.cores)
         frame = self.session.range(0, len(rows), 1, numPartitions=tasks)
         function = partial(
             analyse_batches,

@@ -18,7 +18,7 @@ class BatchOptions:
     out: Path
     model: str | None = None  # a model reference (edm.registry.refs); None: Production
     master: str = DEFAULT_MASTER
-    partitions: int | None = None  # Spark tasks per chunk; None: one per track
+    partitions: int | None = None  # Spark tasks per chunk; None: one per core
     chunk_size: int | None = None  # tracks per chunk; None: 8 per core
     write_yaml: bool = False
     refresh: bool = False

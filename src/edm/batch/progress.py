@@ -44,6 +44,7 @@ class ChunkProgress:
         self._on_progress = on_progress
         self._interval = interval_s
         self._lock = threading.Lock()
+        self._reporting = threading.Lock()
         self._running: dict[str, int] = {}  # job group -> tracks in its chunk
         self.finished = self.failed = self.skipped = 0
         self._started = time.perf_counter()
@@ -57,10 +58,12 @@ class ChunkProgress:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        if exc_type is None:
+            self._report(force=True)  # the last word is the final count, not a poll's
 
     def watch(self, group: str, tracks: int) -> None:
         with self._lock:
@@ -88,6 +91,12 @@ class ChunkProgress:
     def _report(self, force: bool = False) -> None:
         if self._on_progress is None:
             return
+        # One report at a time, counted and shown together: the poller's count must not be
+        # shown after a newer one from a finished chunk.
+        with self._reporting:
+            self._report_now(force)
+
+    def _report_now(self, force: bool) -> None:
         with self._lock:
             running = dict(self._running)
             processed = self.finished

@@ -44,7 +44,7 @@ def analyze(
         "local[*]", "--master", help="Spark master: local[N], spark://…, yarn, k8s://…"
     ),
     partitions: int = typer.Option(
-        None, "--partitions", help="Spark tasks per chunk (default: one per track)."
+        None, "--partitions", help="Spark tasks per chunk (default: one per core)."
     ),
     chunk_size: int = typer.Option(
         None,
