@@ -70,6 +70,35 @@ def test_a_killed_driver_resumes_and_every_track_is_there_once(
     assert not list(out.rglob(".*.tmp"))
 
 
+def test_ctrl_c_ends_the_run_killed_and_keeps_what_is_written(
+    batch_store: str, tmp_path: Path
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    source = write_catalogue(tmp_path / "catalogue")
+    out = tmp_path / "results"
+    options = ["--out", str(out), "--master", "local[1]", "--chunk-size", "1"]
+    driver = subprocess.Popen(
+        edm_batch(batch_store, str(source), *options),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("model_version=1/part-*.parquet")) and driver.poll() is None:
+        assert time.monotonic() < deadline, "no chunk written in 120 s"
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    _, stderr = driver.communicate(timeout=60)
+    assert driver.returncode == 130, stderr
+    assert "Interrupted (Ctrl-C)." in stderr and "Traceback" not in stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{batch_store}/mlflow.db")
+    experiment = client.get_experiment_by_name("edm-batch")
+    (run,) = client.search_runs([experiment.experiment_id], max_results=1)
+    assert run.info.status == "KILLED"
+    assert 1 <= read_results(out).num_rows < 6 and not list(out.rglob(".*.tmp"))
+
+
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
     server = S3Server().start()

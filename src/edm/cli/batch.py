@@ -74,9 +74,8 @@ def analyze(
 ) -> None:
     """Run the model over every track of SOURCE; one Parquet row per track in OUT.
 
-    A re-run skips tracks already done (same content hash); a killed run picks up where it
-    stopped. Progress goes to stderr.
-    """
+    A re-run skips tracks already done (same content hash); a killed run picks up where it stopped. Progress goes to stderr.
+    """  # noqa: E501 (Typer keeps a docstring's line breaks in --help)
     from edm.batch import BatchOptions, run_batch
 
     options = BatchOptions(
