@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,15 @@ def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.Com
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done
+
+
+def batch_runs(store: str) -> list:
+    """The store's batch runs, newest first."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}/mlflow.db")
+    experiment = client.get_experiment_by_name("edm-batch")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
 
 
 def test_a_killed_driver_resumes_and_every_track_is_there_once(
@@ -68,12 +78,36 @@ def test_a_killed_driver_resumes_and_every_track_is_there_once(
     paths = read_results(out).column("path").to_pylist()
     assert len(paths) == len(set(paths)) == 12
     assert not list(out.rglob(".*.tmp"))
+    # The killed driver could not end its run: the resumed job did, and left no mark behind.
+    runs = [r for r in batch_runs(batch_store) if r.data.params["out"] == str(out)]
+    assert [r.info.status for r in runs] == ["FINISHED", "KILLED"]
+    assert runs[1].data.tags["edm.ended_by"] == f"edm batch resumed on {out}"
+    assert not (out / ".edm-batch-driver.json").exists()
+
+
+def test_a_second_job_on_an_output_being_written_refuses_to_start(
+    batch_store: str, tmp_path: Path
+) -> None:
+    source = write_catalogue(tmp_path / "catalogue")
+    out = tmp_path / "results"
+    out.mkdir()
+    # A live edm process of this host holds the mark, as a running driver does.
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "edm"])
+    try:
+        mark = {"run_id": "0" * 32, "host": socket.gethostname(), "pid": holder.pid}
+        (out / ".edm-batch-driver.json").write_text(json.dumps(mark))
+        refused = run(edm_batch(batch_store, str(source), "--out", str(out)))
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert refused.returncode == 1
+    assert f"another edm batch (process {holder.pid}) is writing here" in refused.stderr
+    assert not list(out.glob("model_version=*"))
 
 
 def test_ctrl_c_ends_the_run_killed_and_keeps_what_is_written(
     batch_store: str, tmp_path: Path
 ) -> None:
-    from mlflow.tracking import MlflowClient
 
     source = write_catalogue(tmp_path / "catalogue")
     out = tmp_path / "results"
@@ -92,9 +126,7 @@ def test_ctrl_c_ends_the_run_killed_and_keeps_what_is_written(
     _, stderr = driver.communicate(timeout=60)
     assert driver.returncode == 130, stderr
     assert "Interrupted (Ctrl-C)." in stderr and "Traceback" not in stderr
-    client = MlflowClient(tracking_uri=f"sqlite:///{batch_store}/mlflow.db")
-    experiment = client.get_experiment_by_name("edm-batch")
-    (run,) = client.search_runs([experiment.experiment_id], max_results=1)
+    (run,) = batch_runs(batch_store)[:1]
     assert run.info.status == "KILLED"
     assert 1 <= read_results(out).num_rows < 6 and not list(out.rglob(".*.tmp"))
 

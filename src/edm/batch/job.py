@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edm.batch import results
+from edm.batch import driver_mark, results
 from edm.batch.files import InputFile, is_s3
 from edm.batch.listing import list_inputs
 from edm.batch.options import BatchOptions, BatchSummary
@@ -58,6 +58,13 @@ def run_batch(
     model_uri = f"models:/{model_name}/{version}"
     model_folder = _mlflow_model_folder(resolved)
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs and the model are known
+    previous = driver_mark.read_mark(out)
+    previous_alive = previous.alive() if previous is not None else None
+    if previous is not None and previous_alive:
+        raise ConfigError(
+            f"{out}: another edm batch (process {previous.pid}) is writing here; "
+            "wait for it to end or stop it first"
+        )
     done_hash, stale = _done_hashes(
         out, listing, version, options.model is not None or options.refresh
     )
@@ -75,7 +82,12 @@ def run_batch(
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_name = f"batch-{_source_name(options.source)}-v{version}-{stamp}"
     source_text = redact_uri(options.source)
-    with batch_registry.start_run(run_name, {"edm.batch.model_uri": model_uri}) as run:
+    if previous is not None and previous_alive is False:
+        batch_registry.end_abandoned_run(previous.run_id, f"edm batch resumed on {out}")
+    with (
+        batch_registry.start_run(run_name, {"edm.batch.model_uri": model_uri}) as run,
+        driver_mark.marked(out, run.run_id),
+    ):
         run.log_params(
             {
                 "source": source_text,

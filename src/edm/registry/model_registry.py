@@ -120,6 +120,13 @@ class ModelRegistry:
             run_name, tags, resume_run_id=resume_run_id, parent_run_id=parent_run_id
         )
 
+    def end_abandoned_run(self, run_id: str, reason: str) -> bool:
+        """End a run whose process is known to be gone (killed outright) as KILLED, if it is
+        still RUNNING; ``reason`` goes into its ``edm.ended_by`` tag."""
+        from edm.registry.abandoned_runs import end_abandoned_run
+
+        return end_abandoned_run(self.connection, run_id, reason)
+
     def link_metrics(
         self, version: int, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None
     ) -> None:
