@@ -10,7 +10,10 @@ $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh $(VENV)
 	touch $(STAMP)
 
+# Java for `edm batch` afterwards; without root and without Java it says what to install and
+# the demo goes on (the demo itself does not need Java).
 demo: $(STAMP)
+	-bash scripts/install-services.sh java
 	bash scripts/demo.sh
 
 test: $(STAMP) services

@@ -6,23 +6,28 @@
 #
 # The tests start their own servers on free loopback ports with their own data folders: a
 # system Prometheus that Debian's package may start on :9090 is neither used nor disturbed.
+# Java 17 (for PySpark: edm batch) too; `install-services.sh java` installs only Java
+# (make demo, so that edm batch works right after it).
 set -euo pipefail
+only=${1:-all}
 missing=()
 missing_lean=()
-if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
-  echo "PostgreSQL server: present"
-else
-  missing+=(postgresql)
-fi
-if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
-  echo "Prometheus and promtool: present"
-else
-  missing_lean+=(prometheus)
-fi
-if command -v amtool >/dev/null 2>&1; then
-  echo "Alertmanager's amtool: present"
-else
-  missing_lean+=(prometheus-alertmanager)
+if [ "$only" = all ]; then
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
+    echo "PostgreSQL server: present"
+  else
+    missing+=(postgresql)
+  fi
+  if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+    echo "Prometheus and promtool: present"
+  else
+    missing_lean+=(prometheus)
+  fi
+  if command -v amtool >/dev/null 2>&1; then
+    echo "Alertmanager's amtool: present"
+  else
+    missing_lean+=(prometheus-alertmanager)
+  fi
 fi
 # Spark 4 needs Java 17 or newer.
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
@@ -49,6 +54,7 @@ if [ "${#missing_lean[@]}" -gt 0 ]; then
   # Without recommends: prometheus would bring node-exporter, which nothing here uses.
   apt-get install -y -qq --no-install-recommends "${missing_lean[@]}" >/dev/null
 fi
+command -v java >/dev/null
+[ "$only" = java ] && exit 0
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v amtool >/dev/null
-command -v java >/dev/null

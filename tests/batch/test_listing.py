@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -90,3 +91,16 @@ def test_bad_input_is_one_line_and_leaves_no_run(
 
     client = MlflowClient(tracking_uri=f"sqlite:///{store_uri}/mlflow.db")
     assert client.get_experiment_by_name("edm-batch") is None
+
+
+def test_no_java_is_one_line_before_anything_starts(
+    run_edm, store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(tmp_path / "music" / "a.wav")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # the venv's tools, no java
+    result = run_edm("--tracking-uri", store_uri, "batch", "analyze", "music", "--out", "res")
+    assert result.exit_code == 1, result.stderr
+    assert "needs Java 17 or newer" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "res").exists()

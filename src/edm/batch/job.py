@@ -27,7 +27,7 @@ from edm.batch.files import InputFile, is_s3
 from edm.batch.listing import list_inputs
 from edm.batch.options import BatchOptions, BatchSummary
 from edm.batch.progress import ChunkProgress, ProgressCallback
-from edm.batch.spark import default_parallelism, ship_model, spark_session
+from edm.batch.spark import default_parallelism, require_java, ship_model, spark_session
 from edm.errors import ConfigError, DataError, EdmError
 from edm.settings import redact_uri
 
@@ -49,6 +49,8 @@ def run_batch(
     """Run the job; ``session`` reuses a SparkSession (else one is made and stopped here)."""
     started = time.perf_counter()
     out = _check_options(options)
+    if session is None:
+        require_java()
     listing = list_inputs(options.source)
     if not listing:
         raise ConfigError(f"{options.source}: no audio files (WAV, FLAC, OGG, MP3) found")

@@ -7,6 +7,8 @@ address and the quiet console are Spark settings passed to the session builder.
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -15,11 +17,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from edm.atomic import write_text_atomically
+from edm.errors import ConfigError
+
 DEFAULT_MASTER = "local[*]"
 
 
 def is_local(master: str) -> bool:
     return master == "local" or master.startswith("local[")
+
+
+def require_java() -> None:
+    """The driver runs Spark's JVM whatever the master: say so before anything starts, rather
+    than let PySpark fail with 'Java gateway process exited'."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    raise ConfigError(
+        "edm batch runs on Spark, which needs Java 17 or newer: install it "
+        "(bash scripts/install-services.sh java, or Debian's openjdk-17-jre-headless) "
+        "or set JAVA_HOME"
+    )
 
 
 def spark_session(
@@ -91,15 +108,16 @@ def _quiet_log4j() -> str:
     folder = Path(tempfile.gettempdir()) / "edm-spark"
     folder.mkdir(exist_ok=True)
     path = folder / "log4j2-errors-v2.properties"
-    if not path.is_file():
-        path.write_text(
+    if not path.is_file():  # whole or absent: another job may be starting its JVM on it
+        write_text_atomically(
+            path,
             "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
             "appender.console.type = Console\nappender.console.name = console\n"
             "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
             "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex\n"
             # Tasks cancelled by Ctrl-C finish after the session stops and log a stack each.
             "logger.cancelled.name = org.apache.spark.TaskContextImpl\n"
-            "logger.cancelled.level = fatal\n"
+            "logger.cancelled.level = fatal\n",
         )
     return str(path)
 
