@@ -3,23 +3,13 @@ must not pay for (or depend on) scoring, training or the command line."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from tests.import_reading import modules_after_import
 
 FORBIDDEN = ("mir_eval", "edm.evaluation", "edm.training", "edm.cli", "typer", "rich", "mlflow")
 
 
-def _modules_after_import(module: str) -> set[str]:
-    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    return set(json.loads(out))
-
-
 def test_the_inference_pipeline_loads_no_scoring_training_or_cli() -> None:
-    loaded = _modules_after_import("edm.inference.pipeline")
+    loaded = modules_after_import("edm.inference.pipeline")
     assert "edm.decoding" in loaded  # the check itself sees edm's modules
     unwanted = sorted(
         name for name in loaded if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN)
