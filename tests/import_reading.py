@@ -32,3 +32,19 @@ def modules_after_import(*modules: str) -> set[str]:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     return set(json.loads(out))
+
+
+def boundary_breaches(
+    package: Path, forbidden: tuple[str, ...], registry_public: tuple[str, ...]
+) -> list[str]:
+    """Each module of ``package`` that imports something ``forbidden``, or a part of the
+    registry outside ``registry_public``, with what it imports."""
+    breaches = []
+    for path in sorted(package.glob("*.py")):
+        imported = imports_in(path)
+        bad = sorted(n for n in imported if any(is_within(n, f) for f in forbidden))
+        registry = {n for n in imported if is_within(n, "edm.registry")}
+        bad += sorted(registry - set(registry_public))
+        if bad:
+            breaches.append(f"{path.name} imports {bad}")
+    return breaches

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from edm.errors import AudioError
+from edm.errors import AudioError, DataError
 
 SUPPORTED_FORMATS = ("WAV", "FLAC", "OGG", "MP3")
 SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -188,3 +188,19 @@ def _wav_data_is_cut(path: Path) -> bool:
                 return position + 8 + chunk_size > file_size
             position += 8 + chunk_size + (chunk_size & 1)
     return False
+
+
+def audio_files(folder: Path | str) -> list[Path]:
+    """The audio files under ``folder`` (any depth), sorted; DataError when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file()
+    )
+    if not files:
+        suffixes = ", ".join(SUPPORTED_SUFFIXES)
+        raise DataError(f"{folder}: no audio files ({suffixes}) in it")
+    return files

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from edm.audio.io import SUPPORTED_SUFFIXES
+from edm.audio.io import SUPPORTED_SUFFIXES, audio_files
 
 S3_ENDPOINT_ENV = "MLFLOW_S3_ENDPOINT_URL"
 _READ_BLOCK = 1 << 20
@@ -69,9 +69,9 @@ def list_s3_audio(uri: str) -> Iterator[InputFile]:
 
 
 def list_local_audio(folder: Path) -> Iterator[InputFile]:
-    for path in sorted(folder.rglob("*")):
-        if is_audio_name(path.name) and path.is_file():
-            yield InputFile(str(path.resolve()), path.stat().st_size)
+    """Every audio file under ``folder``; DataError names a folder without any."""
+    for path in audio_files(folder):
+        yield InputFile(str(path.resolve()), path.stat().st_size)
 
 
 def read_content(path: str, max_bytes: int) -> FileContent:

@@ -13,8 +13,6 @@ back as a column.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from edm.atomic import file_mode
+from edm.atomic import atomic_write
 
 PARTITION = "model_version"
 _SECTION = pa.struct(
@@ -120,19 +118,11 @@ def write_part(out: Path, version: int, rows: list[dict[str, Any]], name: str) -
         return None
     import pyarrow.parquet as pq
 
-    folder = out / f"{PARTITION}={version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"part-{name}.parquet"
-    # A leading dot: Spark and pyarrow skip hidden files, so a half-written one is never read.
-    temporary = folder / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        pq.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), temporary)
-        os.chmod(temporary, file_mode())
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    target = out / f"{PARTITION}={version}" / f"part-{name}.parquet"
+    # atomic_write's temporary name starts with a dot: Spark and pyarrow skip hidden files, so
+    # a half-written one is never read.
+    with atomic_write(target, "wb") as handle:
+        pq.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), handle)
     return target
 
 
@@ -174,28 +164,27 @@ def compact(out: Path, version: int, name: str) -> int:
     kept rows are written first, then the old files removed: a kill in between leaves
     duplicates that the next run removes, never a lost row.
     """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     folder = out / f"{PARTITION}={version}"
     parts = sorted(folder.glob("part-*.parquet"))
     if len(parts) < 2:
         return 0
+    # The paths alone tell whether there is anything to do: the whole partition is read and
+    # written again only then, not at the end of every run.
+    paths = [path for p in parts for path in pq.read_table(p, columns=["path"])["path"].to_pylist()]
+    if len(set(paths)) == len(paths):
+        return 0
     table = pa.concat_tables([pq.read_table(p, schema=ROW_SCHEMA) for p in parts])
-    order = sorted(
-        range(table.num_rows),
-        key=lambda i: table["analysed_at"][i].as_py(),
-        reverse=True,
-    )
     paths = table["path"].to_pylist()
     seen: set[str] = set()
     keep = []
-    for index in order:
+    for index in pc.sort_indices(table, [("analysed_at", "descending")]).to_pylist():
         if paths[index] not in seen:
             seen.add(paths[index])
             keep.append(index)
     dropped = table.num_rows - len(keep)
-    if not dropped:
-        return 0
     write_part(out, version, table.take(sorted(keep)).to_pylist(), name)
     for part in parts:
         if part.name != f"part-{name}.parquet":

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edm.audio.io import SUPPORTED_SUFFIXES
+from edm.audio.io import audio_files
 from edm.errors import DataError, EdmError
 from edm.monitoring.descriptors import FEATURES, track_descriptors
 from edm.monitoring.drift import MIN_SAMPLES, FeatureDrift, compare
@@ -38,22 +38,6 @@ class FolderDrift:
             "drifted": self.drifted,
             "features": [feature.to_dict() for feature in self.features],
         }
-
-
-def audio_files(folder: Path | str) -> list[Path]:
-    """The audio files under ``folder`` (any depth), sorted; DataError when there are none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder")
-    files = sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file()
-    )
-    if not files:
-        suffixes = ", ".join(SUPPORTED_SUFFIXES)
-        raise DataError(f"{folder}: no audio files ({suffixes}) in it")
-    return files
 
 
 def folder_drift(

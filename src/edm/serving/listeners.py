@@ -11,9 +11,10 @@ connection, which a client cannot forge.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
+
+from edm.serving.state import error_response
 
 ADMIN_ONLY = ("/hooks/mlflow", "/hooks/alertmanager")
 ON_BOTH = ("/health", "/ready", "/metrics")
@@ -37,16 +38,9 @@ class ListenerSplit:
             elif not on_admin and path in ADMIN_ONLY:
                 refusal = f"{path} is answered on the admin listener only (--admin-port)"
             if refusal is not None:
-                await _not_found(send, refusal)
+                await error_response(404, refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-async def _not_found(send: Any, message: str) -> None:
-    body = json.dumps({"error": message}, separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def public_schema(schema: dict[str, Any]) -> dict[str, Any]:

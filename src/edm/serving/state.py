@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
+from edm.serving.limits import ClientLimits
+
 if TYPE_CHECKING:
     from starlette.requests import Request
 
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
     from edm.serving.access import ApiKeys
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
-    from edm.serving.limits import ClientLimits
     from edm.serving.metrics import Metrics
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
@@ -38,7 +39,7 @@ class Service:
     alert_token: str | None = None  # the bearer token POST /hooks/alertmanager wants, if any
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
     api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
-    limits: ClientLimits | None = None  # per-client rate and predictions in progress
+    limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
     active: int = 0
     started_at: float = field(default_factory=time.time)
 
