@@ -128,3 +128,22 @@ def _write(path: Path, data: bytes) -> Path:
 def _zero_samples(path: Path) -> Path:
     sf.write(path, np.zeros((0, 1), dtype=np.float32), 22050)
     return path
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("subtype", "file_format"),
+    [("PCM_16", "WAV"), ("PCM_16", "FLAC"), ("PCM_24", "WAV"), ("FLOAT", "WAV")],
+)
+def test_the_mixdown_equals_libsndfiles_floats_averaged_to_the_bit(
+    tmp_path: Path, channels: int, subtype: str, file_format: str
+) -> None:
+    """16-bit files are read as integers (the fast path): same float32 values as the float read."""
+    rng = np.random.default_rng(channels)
+    audio = np.clip(0.5 * rng.standard_normal((22050, channels)), -1, 1).astype(np.float32)
+    path = tmp_path / f"mix.{file_format.lower()}"
+    sf.write(path, audio, 22050, subtype=subtype, format=file_format)
+    expected = sf.read(path, dtype="float32", always_2d=True)[0].mean(axis=1, dtype=np.float32)
+    mono, rate = decode_audio(path)
+    assert rate == 22050 and mono.dtype == np.float32
+    assert np.array_equal(mono, expected)

@@ -63,3 +63,28 @@ def test_silence_gives_zeros_and_short_inputs_work() -> None:
     params = FeatureParams()
     assert np.all(log_mel(np.zeros(22050, dtype=np.float32), params) == 0)
     assert log_mel(np.ones(10, dtype=np.float32), params).shape == (80, 1)
+
+
+@pytest.mark.parametrize("seconds", [0.01, 3.0, 61.3])
+def test_log_mel_equals_torch_stft_within_float32_rounding(seconds: float) -> None:
+    """The front end is numpy/scipy (no torch at analysis time); torch.stft is the oracle."""
+    torch = pytest.importorskip("torch")
+    params = FeatureParams()
+    rng = np.random.default_rng(7)
+    samples = (0.3 * rng.standard_normal(int(seconds * params.sample_rate))).astype(np.float32)
+    window = torch.hann_window(params.n_fft, periodic=True)
+    spectrum = torch.stft(
+        torch.from_numpy(samples),
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        window=window,
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    ).abs()
+    filters = torch.from_numpy(mel_filterbank(params))
+    expected = torch.log1p(params.log_multiplier * (filters @ spectrum)).numpy()
+    features = log_mel(samples, params)
+    assert features.shape == expected.shape
+    assert features.dtype == np.float32 and features.flags.c_contiguous
+    assert np.abs(features - expected).max() < 1e-4

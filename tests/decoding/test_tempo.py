@@ -130,3 +130,39 @@ def test_no_beats_in_silence() -> None:
 def test_an_empty_bpm_range_is_refused() -> None:
     with pytest.raises(ValueError, match="BPM range"):
         TempoSearch(min_bpm=180, max_bpm=70)
+
+
+def _one_period(weights, frames, period, cycles_per_frame, search):  # type: ignore[no-untyped-def]
+    """The phase search for one period as it was written before it was batched: the oracle."""
+    n_bins = max(4, round(period / 0.5))
+    bins = ((frames % period) / period * n_bins).astype(np.int64) % n_bins
+    folded = np.bincount(bins, weights=weights, minlength=n_bins) * (period * cycles_per_frame)
+    index = np.arange(n_bins)
+    on_grid = folded[(index[:, None] + np.arange(-2, 3)) % n_bins].mean(axis=1)
+    offsets = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
+    shifts = np.array([round(offset * n_bins) for offset in offsets])
+    weight = np.array([search.half_beat_weight if o == 0.5 else 1.0 for o in offsets])
+    off_grid = (on_grid[(index[None, :] + shifts[:, None]) % n_bins] * weight[:, None]).max(axis=0)
+    contrast = on_grid - off_grid
+    best = int(np.argmax(contrast))
+    return float(contrast[best]), (best + 0.5) * period / n_bins
+
+
+@pytest.mark.parametrize("bpm", [120.0, 128.0, 174.0])
+def test_the_batched_phase_search_gives_each_period_its_own_figures_to_the_bit(bpm: float) -> None:
+    from edm.decoding.tempo import _best_phases
+
+    rng = np.random.default_rng(int(bpm))
+    activation = impulse_train(bpm, seconds=180.0, offbeat=0.4, jitter=0.01, seed=int(bpm))
+    activation += 0.05 * rng.random(activation.size)  # noise: every frame carries some
+    frames = np.flatnonzero(activation > 0).astype(np.float64)
+    weights = activation[frames.astype(np.int64)]
+    # Periods that divide frame numbers exactly are where the phase is computed differently.
+    periods = np.concatenate([np.linspace(16.0, 43.0, 901), [20.0, 23.4375, 25.0, 40.0]])
+    search = TempoSearch()
+    contrasts, phases = _best_phases(weights, frames, periods, 1.0 / activation.size, search)
+    for period, contrast, phase in zip(periods, contrasts, phases, strict=True):
+        expected_contrast, expected_phase = _one_period(
+            weights, frames, period, 1.0 / activation.size, search
+        )
+        assert (contrast, phase) == (expected_contrast, expected_phase), period

@@ -15,3 +15,11 @@ def test_the_inference_pipeline_loads_no_scoring_training_or_cli() -> None:
         name for name in loaded if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN)
     )
     assert unwanted == []
+
+
+def test_the_pipeline_imports_no_engine_until_a_network_is_loaded() -> None:
+    """torch costs about 1.4 s to import: with a kept ONNX export, analysing needs none of it
+    (``tests/inference/test_engines.py`` loads one); onnxruntime comes with the network."""
+    loaded = modules_after_import("edm.inference.pipeline")
+    assert "edm.inference.engines" in loaded
+    assert not {"torch", "onnxruntime", "onnx"} & set(loaded)

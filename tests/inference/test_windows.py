@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from edm.inference.torch_network import TorchNetwork
 from edm.inference.windows import plan_windows, predict_in_windows, receptive_radius_frames
 from edm.models import MultiTaskModel
 from edm.models.config import ModelConfig
@@ -35,15 +36,16 @@ def test_stitched_windows_equal_one_pass_over_the_whole_track() -> None:
     radius = receptive_radius_frames(model.config)
     assert radius is not None
     progress: list[tuple[int, int]] = []
+    network = TorchNetwork(model)
     stitched = predict_in_windows(
-        model,
+        network,
         features,
         700,
         core_frames=150,
         context_frames=radius,
         on_progress=lambda done, total: progress.append((done, total)),
     )
-    whole = predict_in_windows(model, features, 700, core_frames=700, context_frames=0)
+    whole = predict_in_windows(network, features, 700, core_frames=700, context_frames=0)
     assert progress == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     for task, values in whole.items():
         assert stitched[task].shape == values.shape

@@ -36,6 +36,8 @@ RUNTIME_DISTRIBUTIONS = (
     "pydantic",
     "pyyaml",
     "transformers",
+    "onnxruntime",
+    "onnx",
 )
 _EXAMPLE_SECONDS = 2.0
 

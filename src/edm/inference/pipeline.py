@@ -4,8 +4,8 @@
     File2Activations = input loading (decode, resample, log-mel; cached or not) + Frames2Activations
     Frames2Activations = the model over overlapping windows, stitched
 
-The model is rebuilt from its checkpoint alone (``edm.models.load_model``): inference imports
-no training code.
+The network is rebuilt from its checkpoint alone (``edm.inference.engines``): inference imports
+no training code, and on the CPU with a cached ONNX export, no torch either.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
@@ -25,25 +24,34 @@ from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import DecodeParams, decode_structure
 from edm.decoding.structure import TrackStructure
 from edm.errors import ConfigError
+from edm.inference.engines import Engine, load_network
+from edm.inference.network import Network
 from edm.inference.windows import (
     DEFAULT_CONTEXT_SECONDS,
     ProgressCallback,
     predict_in_windows,
     receptive_radius_frames,
 )
-from edm.models import MultiTaskModel, load_model
-from edm.models.device import resolve_device
 from edm.monitoring.descriptors import AudioDescriptors, describe_log_mel, describe_waveform
+
+if TYPE_CHECKING:
+    import torch
+
+    from edm.models import MultiTaskModel
 
 DEFAULT_WINDOW_SECONDS = 60.0
 
 
 class Frames2Activations:
-    """Model inputs of a whole track → :class:`FrameActivations`, window by window."""
+    """Model inputs of a whole track → :class:`FrameActivations`, window by window.
+
+    ``network`` is a :class:`~edm.inference.network.Network` (either engine), or a torch
+    ``MultiTaskModel``, which runs on ``device`` with PyTorch.
+    """
 
     def __init__(
         self,
-        model: MultiTaskModel,
+        network: Network | MultiTaskModel,
         feature_params: FeatureParams,
         *,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
@@ -51,19 +59,27 @@ class Frames2Activations:
     ) -> None:
         if window_seconds <= 0:
             raise ConfigError(f"window length must be positive, got {window_seconds} s")
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        if not hasattr(network, "engine"):
+            from edm.inference.torch_network import TorchNetwork
+
+            network = TorchNetwork(network, device)
+        self.network: Network = network
         self.feature_params = feature_params
         fps = feature_params.frame_rate
         self.core_frames = max(1, round(window_seconds * fps))
-        radius = receptive_radius_frames(model.config)
+        radius = receptive_radius_frames(network.config)
         self.context_frames = (
             radius + 2 if radius is not None else round(DEFAULT_CONTEXT_SECONDS * fps)
         )
 
     @property
     def takes_audio(self) -> bool:
-        return self.model.config.input_kind == "audio"
+        return self.network.config.input_kind == "audio"
+
+    @property
+    def sample_rate(self) -> int:
+        """The sample rate of the network's input audio."""
+        return self.network.config.sample_rate or self.feature_params.sample_rate
 
     def __call__(
         self, inputs: np.ndarray, on_progress: ProgressCallback | None = None
@@ -71,19 +87,17 @@ class Frames2Activations:
         fps = self.feature_params.frame_rate
         samples_per_frame = None
         if self.takes_audio:
-            sample_rate = self.model.config.sample_rate or self.feature_params.sample_rate
-            samples_per_frame = sample_rate / fps
+            samples_per_frame = self.sample_rate / fps
             n_frames = 1 + int(inputs.shape[0] // samples_per_frame)
         else:
             n_frames = int(inputs.shape[-1])
         values = predict_in_windows(
-            self.model,
+            self.network,
             inputs,
             n_frames,
             core_frames=self.core_frames,
             context_frames=self.context_frames,
             samples_per_frame=samples_per_frame,
-            device=self.device,
             on_progress=on_progress,
         )
         return FrameActivations(
@@ -93,7 +107,7 @@ class Frames2Activations:
             boundary=values["boundary"],
             energy=values["energy"],
             label=values["label"],
-            labels=tuple(self.model.labels),
+            labels=self.network.labels,
             # The decoder reads spectral change at bar lines from the log-mel features.
             features=None if self.takes_audio else np.asarray(inputs),
         )
@@ -110,8 +124,7 @@ class File2Activations:
         """The model's input for ``path``; AudioError names a file that cannot be decoded."""
         stage = self.frames2activations
         if stage.takes_audio:
-            sample_rate = stage.model.config.sample_rate or stage.feature_params.sample_rate
-            return np.asarray(load_waveform(path, sample_rate, self.cache))
+            return np.asarray(load_waveform(path, stage.sample_rate, self.cache))
         return np.asarray(load_features(path, stage.feature_params, self.cache))
 
     def __call__(
@@ -156,16 +169,14 @@ class File2Structure:
         cache: FeatureCache | bool = False,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
         decode_params: DecodeParams | None = None,
+        engine: Engine = "auto",
     ) -> File2Structure:
-        """Load a ``.pt`` checkpoint (CheckpointError names a bad one) and build the pipeline."""
-        target = resolve_device(device)
-        model, checkpoint = load_model(path, map_location=target)
-        feature_params = FeatureParams.from_dict(dict(checkpoint["feature_params"]))
-        frames = Frames2Activations(
-            model, feature_params, window_seconds=window_seconds, device=target
-        )
-        slim = {k: checkpoint[k] for k in ("model_config", "feature_params", "labels", "epoch")}
-        return cls(File2Activations(frames, cache), decode_params, slim)
+        """Load a ``.pt`` checkpoint (CheckpointError names a bad one) and build the pipeline;
+        ``engine`` as :func:`edm.inference.engines.load_network` takes it."""
+        loaded = load_network(Path(path), device=device, engine=engine)
+        feature_params = FeatureParams.from_dict(dict(loaded.checkpoint["feature_params"]))
+        frames = Frames2Activations(loaded.network, feature_params, window_seconds=window_seconds)
+        return cls(File2Activations(frames, cache), decode_params, loaded.checkpoint)
 
     def analyze(self, path: Path | str, on_progress: ProgressCallback | None = None) -> Analysis:
         path = Path(path)
@@ -197,6 +208,5 @@ class File2Structure:
 def _describe_inputs(inputs: np.ndarray, stage: Frames2Activations) -> AudioDescriptors:
     """Descriptors of what the model was given: no second decode of the file."""
     if stage.takes_audio:
-        rate = stage.model.config.sample_rate or stage.feature_params.sample_rate
-        return describe_waveform(inputs, rate)
+        return describe_waveform(inputs, stage.sample_rate)
     return describe_log_mel(inputs, stage.feature_params)

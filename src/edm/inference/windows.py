@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from edm.models import MultiTaskModel, to_activations
+from edm.inference.network import Network
 from edm.models.config import ModelConfig
 
 ProgressCallback = Callable[[int, int], None]
@@ -56,33 +55,29 @@ def plan_windows(n_frames: int, core_frames: int, context_frames: int) -> list[W
     return windows
 
 
-@torch.no_grad()
 def predict_in_windows(
-    model: MultiTaskModel,
+    network: Network,
     inputs: np.ndarray,
     n_frames: int,
     *,
     core_frames: int,
     context_frames: int,
     samples_per_frame: float | None = None,
-    device: torch.device | str = "cpu",
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, np.ndarray]:
-    """Activations (probabilities) of ``model`` for a whole track, ``n_frames`` long.
+    """Activations (probabilities) of ``network`` for a whole track, ``n_frames`` long.
 
     ``inputs`` is log-mel ``(n_mels, n_frames)``, or with ``samples_per_frame`` a mono waveform
     whose frame ``i`` starts at sample ``i * samples_per_frame``.
     """
     windows = plan_windows(n_frames, core_frames, context_frames)
     pieces: dict[str, list[np.ndarray]] = {}
-    model.eval()
     for done, (window, chunk) in enumerate(_chunks(inputs, windows, samples_per_frame), start=1):
-        batch = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32)).unsqueeze(0)
         length = window.input_end - window.input_start
-        outputs = to_activations(model(batch.to(device), n_frames=length))
+        outputs = network(chunk[None], length)
         keep = slice(window.core_start - window.input_start, window.core_end - window.input_start)
         for task, values in outputs.items():
-            pieces.setdefault(task, []).append(values[0, ..., keep].float().cpu().numpy())
+            pieces.setdefault(task, []).append(values[0, ..., keep])
         if on_progress is not None:
             on_progress(done, len(windows))
     return {task: np.concatenate(parts, axis=-1) for task, parts in pieces.items()}

@@ -2,19 +2,48 @@
 
     from edm.models import ModelConfig, build_model, save_checkpoint, load_model
 
-``transformers`` is imported only when a MERT backbone is built.
+Names are imported on first use (PEP 562): ``edm.models.config`` is plain Python, and reading a
+model's configuration (the ONNX inference path, ``edm analyze`` with a cached version) must not
+pay for importing torch. ``transformers`` is imported only when a MERT backbone is built.
 """
 
-from edm.models.checkpoint import (
-    CHECKPOINT_FORMAT,
-    FORMAT_VERSION,
-    load_checkpoint,
-    load_model,
-    save_checkpoint,
-)
-from edm.models.config import BACKBONES, ModelConfig
-from edm.models.heads import TASKS, to_activations
-from edm.models.multitask import MultiTaskModel, build_model, count_parameters, resample_frames
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edm.models.checkpoint import (
+        CHECKPOINT_FORMAT,
+        FORMAT_VERSION,
+        load_checkpoint,
+        load_model,
+        save_checkpoint,
+    )
+    from edm.models.config import BACKBONES, ModelConfig
+    from edm.models.heads import TASKS, to_activations
+    from edm.models.multitask import (
+        MultiTaskModel,
+        build_model,
+        count_parameters,
+        resample_frames,
+    )
+
+_HOMES = {
+    "CHECKPOINT_FORMAT": "checkpoint",
+    "FORMAT_VERSION": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "load_model": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "BACKBONES": "config",
+    "ModelConfig": "config",
+    "TASKS": "heads",
+    "to_activations": "heads",
+    "MultiTaskModel": "multitask",
+    "build_model": "multitask",
+    "count_parameters": "multitask",
+    "resample_frames": "multitask",
+}
 
 __all__ = [
     "BACKBONES",
@@ -31,3 +60,12 @@ __all__ = [
     "save_checkpoint",
     "to_activations",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'edm.models' has no attribute '{name}'")
+    value = getattr(import_module(f"edm.models.{home}"), name)
+    globals()[name] = value
+    return value
