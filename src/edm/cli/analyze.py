@@ -72,11 +72,10 @@ def analyze(
 ) -> None:
     """Find the structure of audio files with a trained model."""
     from edm.inference.pipeline import File2Structure
-    from edm.registry.refs import resolve_model
 
     if schema is AnnotationSchema.annotator and output_format is not OutputFormat.yaml:
         raise ConfigError("--schema annotator needs --format yaml")
-    resolved = resolve_model(model, lambda: context.registry(ctx))
+    resolved = context.resolve_model(ctx, model)
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
     names = _unique_stems(files)
     documents: list[dict[str, Any]] = []

@@ -6,7 +6,6 @@ import os
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from edm import settings
 from edm.cli.context import registry
@@ -46,6 +45,8 @@ def doctor(
             }
         )
     else:
+        from rich.table import Table  # not at import: edm --help stays quick
+
         table = Table.grid(padding=(0, 2))
         rows = [
             ("Tracking URI", health.tracking_uri),

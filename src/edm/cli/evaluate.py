@@ -61,9 +61,8 @@ def evaluate(
     from edm.data.tracks import TrackSelection
     from edm.evaluation.evaluate import evaluate_dataset
     from edm.inference.pipeline import File2Structure
-    from edm.registry.refs import resolve_model
 
-    resolved = resolve_model(model, lambda: context.registry(ctx))
+    resolved = context.resolve_model(ctx, model)
     if log and not resolved.from_registry:
         raise ConfigError(
             f"--log stores scores on a registry version's run; {resolved.path} is a local "

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from edm.cli import output
 from edm.cli.context import registry
 from edm.cli.output import console, format_number, human_time, print_json, styled_stage
 from edm.errors import NoProductionModelError
-from edm.registry.stages import Stage
 
+# rich.table and edm.registry are imported where used: `edm --version` and `edm --help` stay
+# quick (edm.registry's package brings hashing and records with it).
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from edm.registry import AuditEntry
 
 app = typer.Typer(help="Registered model versions and their stages.", no_args_is_help=True)
@@ -35,6 +37,8 @@ def list_models(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the newest registered versions with their stage and validation loss."""
+    from rich.table import Table
+
     reg = registry(ctx)
     records = reg.version_records(max_results=max_results)
     if as_json:
@@ -71,6 +75,8 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Everything about one version: stage, run, metrics, params, tags, audit entries."""
+    from rich.table import Table
+
     reg = registry(ctx)
     record = reg.version_record(version)
     if record is None:
@@ -234,6 +240,8 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Params and metrics of two versions side by side; differences are marked."""
+    from rich.table import Table
+
     comparison = registry(ctx).comparison(v1, v2)
     if as_json:
         print_json(comparison.to_dict())
@@ -272,6 +280,8 @@ def load_production(
 
 
 def _describe_change(entry: AuditEntry) -> str:
+    from edm.registry.stages import Stage
+
     to_stage = styled_stage(entry.to_stage.value)
     text = f"Version {entry.version}: {entry.from_stage.value} → {to_stage}"
     if entry.action == "rollback":
@@ -287,6 +297,8 @@ def _describe_change(entry: AuditEntry) -> str:
 
 
 def _key_value_table(title: str, values: Mapping[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("Name", style="dim")
     table.add_column("Value")
@@ -298,6 +310,8 @@ def _key_value_table(title: str, values: Mapping[str, Any]) -> Table:
 
 
 def _audit_table(title: str, entries: Sequence[AuditEntry]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in ("When (UTC)", "Version", "Change", "Action", "User", "Reason"):
         table.add_column(column)

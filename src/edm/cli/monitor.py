@@ -52,9 +52,8 @@ def drift(
 
     from edm.inference.pipeline import File2Structure
     from edm.monitoring.offline import folder_drift
-    from edm.registry.refs import resolve_model
 
-    resolved = resolve_model(model, lambda: context.registry(ctx))
+    resolved = context.resolve_model(ctx, model)
     reference = _reference(resolved, reference_file)
     analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
     with files_progress("Analysing") as on_file:

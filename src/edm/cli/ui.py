@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
 import typer
@@ -53,6 +52,8 @@ def _check_can_listen(host: str, port: int) -> None:
     """A bad port or one in use is one line now, not a traceback from the child later."""
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a port number (1-65535)")
+    import socket  # here, not at import: every other command starts without it
+
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:

@@ -1,4 +1,8 @@
-"""Downloading a version's checkpoint to local disk, whole or not at all."""
+"""Downloading a version's checkpoint to local disk, whole or not at all.
+
+Each download carries an entry saying which version it is (``edm.registry.version_cache``), so
+that a later call finds it again without MLflow.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from edm.errors import ModelVersionNotFoundError, RegistryError
 from edm.registry.records import LOGGED_MODEL_PREFIX, version_number
 from edm.registry.stages import Stage, aliased_version
 from edm.registry.tracked_run import CHECKPOINT_ARTIFACT_PATH
+from edm.registry.version_cache import VersionIdentity, version_folder, write_entry
 
 if TYPE_CHECKING:
     from edm.registry.queries import Queries
@@ -47,7 +52,7 @@ class Downloads:
                 raise ModelVersionNotFoundError(self.model_name, number)
             root = Path(output_dir).resolve()
             root.mkdir(parents=True, exist_ok=True)
-            final = root / f"{self.model_name}-v{number}"
+            final = version_folder(root, self.model_name, number)
             with tempfile.TemporaryDirectory(dir=root, prefix=".partial-") as tmp:
                 # A logged model (models:/<id>) holds the checkpoint among its artifacts; a
                 # bare-checkpoint version keeps it in its run's model/ folder.
@@ -69,6 +74,19 @@ class Downloads:
                 if not checkpoints:
                     raise RegistryError(f"version {number} has no .pt checkpoint in its artifacts")
                 relative = checkpoints[0].relative_to(fetched)
+                # Written inside before the move: the entry appears with the files it names.
+                write_entry(
+                    Path(fetched),
+                    tracking_uri=self._connection.location.tracking_uri,
+                    model_name=self.model_name,
+                    version=number,
+                    identity=VersionIdentity(
+                        model_version.source,
+                        model_version.run_id or None,
+                        model_version.creation_timestamp,
+                    ),
+                    checkpoint=checkpoints[0],
+                )
                 if final.exists():
                     shutil.rmtree(final)
                 Path(fetched).rename(final)

@@ -9,7 +9,9 @@ REF is one of:
 
 Registry models are downloaded (``ModelRegistry.download_version``) into the registry's
 download folder (``downloads/`` by default). Parsing needs no MLflow; only resolving a registry
-reference asks the factory for a registry, so a local file never imports MLflow.
+reference asks the factory for a registry, so a local file never imports MLflow, and neither
+does a version downloaded before from a local store when the caller says where the registry is
+(``address``; see ``edm.registry.version_cache``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -27,6 +30,7 @@ from edm.errors import (
     RegistryError,
 )
 from edm.registry.stages import Stage
+from edm.registry.version_cache import RegistryAddress, cached_checkpoint
 
 if TYPE_CHECKING:
     from edm.registry.model_registry import ModelRegistry
@@ -55,8 +59,16 @@ class ResolvedModel:
     version: int | None = None  # None for a local file
     model_name: str | None = None
     run_id: str | None = None
-    # The registry the version came from (for logging an evaluation onto its run).
-    registry: ModelRegistry | None = field(default=None, compare=False, repr=False)
+    # Builds the registry the version came from, for commands that write onto its run: a
+    # version found in the download cache needs no registry, and so no MLflow, until then.
+    registry_factory: Callable[[], ModelRegistry] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @cached_property
+    def registry(self) -> ModelRegistry | None:
+        """The registry the version came from (built on first use); None for a local file."""
+        return self.registry_factory() if self.registry_factory is not None else None
 
     @property
     def from_registry(self) -> bool:
@@ -112,11 +124,16 @@ def resolve_model(
     ref: str | ModelRef | None,
     registry: Callable[[], ModelRegistry],
     download_dir: Path | str | None = None,
+    *,
+    address: RegistryAddress | None = None,
 ) -> ResolvedModel:
     """The local checkpoint REF names, downloading a registry version when needed.
 
     ``registry`` builds the registry on demand (a local file never needs one); a models:/ URI
     naming another registered model gets a registry for that name on the same store.
+    ``address`` says where ``registry()`` would connect (store, model, download folder): with
+    it, a version downloaded before from a local SQLite store, and still the same version
+    there, is served from the download folder without building the registry.
     """
     parsed = ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
     if parsed.kind == "path":
@@ -125,14 +142,52 @@ def resolve_model(
             raise CheckpointNotFoundError(parsed.value)
         return ResolvedModel(parsed, path)
 
-    store = registry()
-    if parsed.model_name is not None and parsed.model_name != store.model_name:
-        store = store.for_model(parsed.model_name)
+    if address is not None:
+        cached = _cached(parsed, registry, address, download_dir)
+        if cached is not None:
+            return cached
+    store = _registry_for(parsed, registry)
     version = _version_of(parsed, store)
     record = store.version_record(version)
     path = store.download_version(version, download_dir)
     run_id = record.run_id if record is not None else None
-    return ResolvedModel(parsed, path, version, store.model_name, run_id, store)
+    return ResolvedModel(parsed, path, version, store.model_name, run_id, lambda: store)
+
+
+def _cached(
+    ref: ModelRef,
+    registry: Callable[[], ModelRegistry],
+    address: RegistryAddress,
+    download_dir: Path | str | None,
+) -> ResolvedModel | None:
+    """REF served from the download folder, or None (then MLflow answers)."""
+    alias = ref.value if ref.kind == "alias" else None
+    if ref.kind == "stage":
+        alias = Stage(ref.value).alias  # our stages are MLflow aliases (edm.registry.stages)
+    found = cached_checkpoint(
+        address,
+        model_name=ref.model_name,
+        version=int(ref.value) if ref.kind == "version" else None,
+        alias=alias,
+        download_dir=download_dir,
+    )
+    if found is None:
+        return None
+    return ResolvedModel(
+        ref,
+        found.path,
+        found.version,
+        found.model_name,
+        found.run_id,
+        lambda: _registry_for(ref, registry),
+    )
+
+
+def _registry_for(ref: ModelRef, registry: Callable[[], ModelRegistry]) -> ModelRegistry:
+    store = registry()
+    if ref.model_name is not None and ref.model_name != store.model_name:
+        store = store.for_model(ref.model_name)
+    return store
 
 
 def _version_of(ref: ModelRef, store: ModelRegistry) -> int:
