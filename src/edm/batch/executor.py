@@ -45,7 +45,7 @@ def analyse_batches(
     *,
     tracks: list[tuple[str, str | None]],
     model_location: str,
-    torch_threads: int = 1,
+    threads: int = 1,
 ) -> Iterator[pa.RecordBatch]:
     """The mapInArrow function over ``spark.range``: row ``id`` is ``tracks[id]``, a path and
     the content hash of its earlier result that counts as done (None: none). A file whose
@@ -54,7 +54,7 @@ def analyse_batches(
     The chunk's few paths travel inside the function rather than as a DataFrame made from
     Python rows, which Spark would convert in a second Python worker per task.
     """
-    model = _LazyModel(model_location, torch_threads)
+    model = _LazyModel(model_location, threads)
     for batch in batches:
         rows = [analyse_one(model, *tracks[index]) for index in batch.column("id").to_pylist()]
         yield pa.RecordBatch.from_pylist(rows, schema=TASK_SCHEMA)
@@ -99,13 +99,13 @@ def analyse_one(model: _LazyModel, path: str, done_hash: str | None) -> dict[str
 class _LazyModel:
     """The pyfunc and its size bound (the model's own ``max_audio_mb``), loaded on first use."""
 
-    def __init__(self, location: str, torch_threads: int) -> None:
+    def __init__(self, location: str, threads: int) -> None:
         self.location = location
-        self.torch_threads = torch_threads
+        self.threads = threads
 
     @property
     def pyfunc(self) -> Any:
-        return _model(self.location, self.torch_threads)
+        return _model(self.location, self.threads)
 
     @property
     def max_bytes(self) -> int:
@@ -113,15 +113,16 @@ class _LazyModel:
         return int(getattr(python_model, "max_audio_bytes", _FALLBACK_MAX_BYTES))
 
 
-def _model(location: str, torch_threads: int) -> Any:
+def _model(location: str, threads: int) -> Any:
     """The pyfunc at ``location`` (a local folder, or ``sparkfiles:NAME`` shipped with
     ``SparkContext.addFile``), loaded once per worker process."""
     if location not in _loaded:
         import mlflow.pyfunc
-        import torch
 
-        # Spark runs one task per core: torch's own threads would fight the other tasks.
-        torch.set_num_threads(max(1, torch_threads))
+        from edm.inference.network import set_inference_threads
+
+        # Spark runs one task per core: the engine's own threads would fight the other tasks.
+        set_inference_threads(max(1, threads))
         folder = location
         if location.startswith("sparkfiles:"):
             from pyspark import SparkFiles

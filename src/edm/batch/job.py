@@ -59,6 +59,7 @@ def run_batch(
     model_name = str(resolved.model_name)
     model_uri = f"models:/{model_name}/{version}"
     model_folder = _mlflow_model_folder(resolved)
+    _export_network(resolved.path)
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs and the model are known
     previous = driver_mark.read_mark(out)
     previous_alive = previous.alive() if previous is not None else None
@@ -252,7 +253,7 @@ class _Job:
             analyse_batches,
             tracks=rows,
             model_location=self.location,
-            torch_threads=self.threads,
+            threads=self.threads,
         )
         try:
             task_rows = frame.mapInArrow(function, TASK_DDL).toArrow().to_pylist()
@@ -322,6 +323,19 @@ def _mlflow_model_folder(resolved: ResolvedModel) -> Path:
         f"version {resolved.version} of '{resolved.model_name}' is a bare checkpoint, not an "
         "MLflow model: register its checkpoint again to analyse a catalogue with it"
     )
+
+
+def _export_network(checkpoint: Path) -> None:
+    """Export the network once, here, into the model folder that is shipped to the executors:
+    each of them then loads the kept ONNX export instead of importing torch to make its own
+    (once per version: the download folder keeps it)."""
+    from contextlib import suppress
+
+    from edm.errors import EdmError
+    from edm.inference.engines import load_network
+
+    with suppress(EdmError):  # the executors meet the same problem, and say so on every row
+        load_network(checkpoint)
 
 
 def _done_hashes(

@@ -57,7 +57,9 @@ def serve(
         0, help="Files analysed at once per worker (more wait their turn); 0: one per CPU core."
     ),
     torch_threads: int = typer.Option(
-        1, help="torch intra-op threads per file analysed; 0: torch's default."
+        1,
+        help="Intra-op threads per file analysed (ONNX Runtime on the CPU, else torch); "
+        "0: the engine's default.",
     ),
     auto_rollback: bool = typer.Option(
         False,

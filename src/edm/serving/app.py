@@ -56,7 +56,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _set_torch_threads(config.torch_threads)
+        _set_analysis_threads(config.torch_threads)
         service = _build_service(config, registry_factory)
         service.drift = _drift_monitor(config, service.metrics)
         app.state.service = service
@@ -105,12 +105,12 @@ def create_app_from_environment() -> FastAPI:
     return create_app(ServeConfig.from_environment())
 
 
-def _set_torch_threads(threads: int) -> None:
-    """torch's intra-op threads in this process (0 leaves torch's default)."""
+def _set_analysis_threads(threads: int) -> None:
+    """Intra-op threads of each analysis in this process (0 leaves the engines' defaults)."""
     if threads:
-        import torch
+        from edm.inference.network import set_inference_threads
 
-        torch.set_num_threads(threads)
+        set_inference_threads(threads)
 
 
 def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:

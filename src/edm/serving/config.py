@@ -39,7 +39,7 @@ class ServeConfig:
     device: str = "cpu"
     inference_threads: int = 0  # files analysed at once (the rest wait); 0: one per CPU core
     # One core per file, as many files at once as cores: measured best on CPU (bench/serve_load)
-    torch_threads: int = 1  # torch's intra-op threads; 0: torch's default
+    torch_threads: int = 1  # intra-op threads per analysis (either engine); 0: its default
     auto_rollback: bool = False  # roll the registry back on a degradation alert (see rollback)
     rollback_window_s: float = 1800.0  # ... only this long after the version's promotion
     drift_window: int = 200  # Production requests compared with the version's drift reference
