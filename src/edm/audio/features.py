@@ -126,16 +126,25 @@ def log_mel(samples: np.ndarray, params: FeatureParams) -> np.ndarray:
     n_frames = params.n_frames(signal.size)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
     window = _hann_window(n_fft)
-    filters_t = np.ascontiguousarray(
-        _mel_filterbank(params.sample_rate, n_fft, params.n_mels, params.fmin, params.fmax).T
-    )
-    mel = np.empty((n_frames, params.n_mels), dtype=np.float32)
+    filters = _sparse_filterbank(params.sample_rate, n_fft, params.n_mels, params.fmin, params.fmax)
+    mel = np.empty((params.n_mels, n_frames), dtype=np.float32)
     for start in range(0, n_frames, _FRAMES_PER_BLOCK):
         block = frames[start : start + _FRAMES_PER_BLOCK] * window
         magnitude = np.abs(scipy.fft.rfft(block, axis=1))
-        np.matmul(magnitude, filters_t, out=mel[start : start + _FRAMES_PER_BLOCK])
+        mel[:, start : start + _FRAMES_PER_BLOCK] = filters @ magnitude.T
     np.log1p(mel * np.float32(params.log_multiplier), out=mel)
-    return np.ascontiguousarray(mel.T)
+    return mel
+
+
+@lru_cache(maxsize=8)
+def _sparse_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> Any:
+    """The filterbank as a sparse matrix: each FFT bin feeds at most two triangles (2,000 of
+    82,000 weights are not zero), and a sparse product uses no BLAS threads. OpenBLAS's
+    threads spin-wait: two files analysed at once on two cores (``edm serve``) ran at 20
+    a second with a dense product, 35 with this one."""
+    import scipy.sparse
+
+    return scipy.sparse.csr_array(_mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax))
 
 
 @lru_cache(maxsize=8)

@@ -166,17 +166,19 @@ def _best_phases(
     n_bins_of = np.maximum(4, np.round(periods / _PHASE_BIN_FRAMES)).astype(np.int64)
     width = max(1, round(1.0 / _PHASE_BIN_FRAMES))
     off_weights = np.array([_weight(offset, search) for offset in _OFF_GRID])
-    for n_bins in np.unique(n_bins_of):
-        chosen = np.flatnonzero(n_bins_of == n_bins)
+    groups = [np.flatnonzero(n_bins_of == n_bins) for n_bins in np.unique(n_bins_of)]
+    tiled_weights = np.tile(weights, max((group.size for group in groups), default=0))
+    for chosen in groups:
+        n_bins = int(n_bins_of[chosen[0]])
         contrasts[chosen], best_bin = _fold(
-            weights, frames, periods[chosen], cycles_per_frame, int(n_bins), width, off_weights
+            tiled_weights, frames, periods[chosen], cycles_per_frame, n_bins, width, off_weights
         )
         phases[chosen] = (best_bin + 0.5) * periods[chosen] / n_bins
     return contrasts, phases
 
 
 def _fold(
-    weights: np.ndarray,
+    tiled_weights: np.ndarray,
     frames: np.ndarray,
     periods: np.ndarray,
     cycles_per_frame: float,
@@ -184,29 +186,29 @@ def _fold(
     width: int,
     off_weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per period (all with ``n_bins`` phase bins): the best bin's contrast, and that bin."""
+    """Per period (all with ``n_bins`` phase bins): the best bin's contrast, and that bin.
+    ``tiled_weights`` is the activation at ``frames``, repeated at least once per period."""
     count = periods.size
-    column = periods[:, None]
-    # The phase by floor division, not ``%``: numpy's float remainder costs 10 ns a value, and
-    # here it was three quarters of the whole decoding. The two differ by rounding errors,
-    # which move a value to another bin only when it lies on a bin edge (often, for periods
-    # with a small denominator): values that near an edge are computed again with ``%``, so
-    # that every bin is the one ``%`` gives.
-    phase = frames[None, :] - np.floor(frames[None, :] / column) * column
-    position = phase / column * n_bins
+    # The phase from a product with the inverse period, not ``%``: numpy's float remainder
+    # costs 10 ns a value, and here it was three quarters of the whole decoding. The two
+    # differ by rounding errors, which put a value in another bin only when it lies on a bin
+    # edge (often, for periods with a small denominator): those values are computed again
+    # with ``%``, so that every bin is the one ``%`` gives.
+    position = frames[None, :] * (1.0 / periods)[:, None]
+    position -= np.floor(position)
+    position *= n_bins
     below = np.floor(position)
-    edges = np.flatnonzero(np.abs(position - below - 0.5) > 0.5 - _NEAR_EDGE)
+    position -= below
+    position -= 0.5
+    edges = np.flatnonzero(np.abs(position) > 0.5 - _NEAR_EDGE)
     bins = below.astype(np.int64)
     rows, columns = np.divmod(edges, frames.size)
     exact = (frames[columns] % periods[rows]) / periods[rows] * n_bins
-    bins.flat[edges] = exact.astype(np.int64)
-    bins[bins == n_bins] = 0  # a phase that rounds up to a whole period is phase 0
+    bins.flat[edges] = exact.astype(np.int64) % n_bins  # a whole period is phase 0
     bins += n_bins * np.arange(count)[:, None]
     folded = (
         np.bincount(
-            bins.ravel(),
-            weights=np.broadcast_to(weights, bins.shape).ravel(),
-            minlength=count * n_bins,
+            bins.ravel(), weights=tiled_weights[: bins.size], minlength=count * n_bins
         ).reshape(count, n_bins)
         * (periods * cycles_per_frame)[:, None]
     )
