@@ -212,13 +212,18 @@ def _fold(
         ).reshape(count, n_bins)
         * (periods * cycles_per_frame)[:, None]
     )
-    index = np.arange(n_bins)
-    # Per bin, the mean activation per cycle, over a window one frame wide either side.
-    on_grid = folded[:, (index[:, None] + np.arange(-width, width + 1)) % n_bins].mean(axis=2)
-    shifts = np.array([round(offset * n_bins) for offset in _OFF_GRID])
-    off_grid = (on_grid[:, (index[None, :] + shifts[:, None]) % n_bins] * off_weights[:, None]).max(
-        axis=1
-    )
+    # Per bin, the mean activation per cycle, over a window one frame wide either side: the
+    # window's bins added one shifted copy at a time, in the order numpy's mean adds them.
+    wrapped = np.concatenate([folded[:, n_bins - width :], folded, folded[:, :width]], axis=1)
+    on_grid = wrapped[:, :n_bins].copy()
+    for step in range(1, 2 * width + 1):
+        on_grid += wrapped[:, step : step + n_bins]
+    on_grid /= 2 * width + 1
+    twice = np.concatenate([on_grid, on_grid], axis=1)  # a shift of s bins: twice[:, s:s+n]
+    off_grid = np.full_like(on_grid, -np.inf)
+    for offset, weight in zip(_OFF_GRID, off_weights, strict=True):
+        shift = round(offset * n_bins) % n_bins
+        np.maximum(off_grid, twice[:, shift : shift + n_bins] * weight, out=off_grid)
     contrast = on_grid - off_grid
     best_bin = np.argmax(contrast, axis=1)
     return contrast[np.arange(count), best_bin], best_bin
