@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.serving.service_helpers import no_tracebacks, until
+from tests.serving.service_helpers import no_tracebacks
 
 
 @pytest.mark.slow
@@ -57,43 +57,3 @@ def test_two_workers_follow_the_alias_and_share_their_metrics(
     service.wait_for(all_on_second, 60, "both workers answer with the new version")
     assert service.metric("edm_model_info", variant="production", version=str(second)) == 1
     no_tracebacks(service.stop())
-
-
-@pytest.mark.slow
-def test_analysis_processes_answer_follow_the_alias_and_stop_with_the_service(
-    register, registry, start_service, clip: Path, tmp_path: Path
-) -> None:
-    first, second = register(seed=0), register(seed=1)
-    registry.promote_model(first, "Production")
-    service = start_service("--analysis-processes", "2")
-    service.wait_ready()
-    answer = service.predict(clip)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["X-EDM-Model-Version"] == str(first)
-    assert answer.json()["beats"]
-    text = tmp_path / "notes.wav"
-    text.write_text("not audio")
-    bad = service.predict(text)
-    assert bad.status_code == 422 and "not decodable audio" in bad.json()["error"]
-
-    registry.promote_model(second, "Production")
-    service.wait_for(lambda: service.serving("production") == second, 60, "the new version")
-    answer = service.predict(clip)
-    assert answer.status_code == 200 and answer.headers["X-EDM-Model-Version"] == str(second)
-    children = _children(service.process.pid)
-    assert len(children) >= 2  # the version's two analysis processes (and spawn's tracker)
-    no_tracebacks(service.stop())
-    assert until(lambda: not any(_alive(child) for child in children), 10)
-
-
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -61,11 +61,6 @@ def serve(
         help="Intra-op threads per file analysed (ONNX Runtime on the CPU, else torch); "
         "0: the engine's default.",
     ),
-    analysis_processes: int = typer.Option(
-        0,
-        help="Analyse in this many processes per loaded version, so that files analysed at "
-        "once share no GIL (e.g. one per core); 0: in threads of each worker.",
-    ),
     auto_rollback: bool = typer.Option(
         False,
         "--auto-rollback/--no-auto-rollback",
@@ -138,7 +133,6 @@ def serve(
         device=device,
         inference_threads=inference_threads,
         torch_threads=torch_threads,
-        analysis_processes=analysis_processes,
         auto_rollback=auto_rollback,
         rollback_window_s=parse_duration(rollback_window, "--rollback-window"),
         drift_window=drift_window,

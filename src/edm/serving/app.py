@@ -135,8 +135,6 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         poll_interval=config.poll_interval,
         device=config.device,
         trigger_file=Path(folder) / "edm-reload-trigger" if folder else None,
-        analysis_processes=config.analysis_processes,
-        analysis_threads=config.torch_threads or 1,
     )
     shadow = ShadowRunner(
         slots,

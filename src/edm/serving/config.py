@@ -40,9 +40,6 @@ class ServeConfig:
     inference_threads: int = 0  # files analysed at once (the rest wait); 0: one per CPU core
     # One core per file, as many files at once as cores: measured best on CPU (bench/serve_load)
     torch_threads: int = 1  # intra-op threads per analysis (either engine); 0: its default
-    # Analyse in this many processes per loaded version (0: in threads of the worker): files
-    # analysed at once then share no GIL (serving/analysis_pool.py).
-    analysis_processes: int = 0
     auto_rollback: bool = False  # roll the registry back on a degradation alert (see rollback)
     rollback_window_s: float = 1800.0  # ... only this long after the version's promotion
     drift_window: int = 200  # Production requests compared with the version's drift reference
@@ -70,12 +67,7 @@ class ServeConfig:
             if not value > 0:
                 option = name.removesuffix("_s").replace("_", "-")
                 raise ConfigError(f"--{option} must be positive, got {value}")
-        for name in (
-            "inference_threads",
-            "torch_threads",
-            "client_concurrency",
-            "analysis_processes",
-        ):
+        for name in ("inference_threads", "torch_threads", "client_concurrency"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be 0 (automatic) or more")
         for name in ("max_concurrency", "shadow_queue_size", "retry_after_s", "drift_window"):
@@ -88,7 +80,7 @@ class ServeConfig:
 
     @property
     def inference_workers(self) -> int:
-        return self.inference_threads or self.analysis_processes or os.cpu_count() or 1
+        return self.inference_threads or os.cpu_count() or 1
 
     @property
     def max_upload_bytes(self) -> int:

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from edm.inference.pipeline import File2Structure
     from edm.monitoring.reference import DriftReference
     from edm.registry import ModelRegistry
-    from edm.serving.analysis_pool import AnalysisPool
     from edm.serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class LoadedModel:
     """One version, loaded and warmed up, with what ``/model/info`` tells about it."""
 
     version: int
-    analyzer: File2Structure | AnalysisPool
+    analyzer: File2Structure
     run_id: str | None
     source: str
     metrics: dict[str, float]
@@ -100,18 +99,12 @@ class ModelSlots:
         device: str = "cpu",
         loader: Loader | None = None,
         trigger_file: Path | None = None,
-        analysis_processes: int = 0,
-        analysis_threads: int = 1,
     ) -> None:
-        """``trigger_file``: a file shared by the workers; touching it wakes every watcher.
-        ``analysis_processes``: analyse in that many processes per version (0: in threads of
-        this process), each with ``analysis_threads`` intra-op threads."""
+        """``trigger_file``: a file shared by the workers; touching it wakes every watcher."""
         self.registry = registry
         self.metrics = metrics
         self.poll_interval = poll_interval
         self.device = device
-        self.analysis_processes = analysis_processes
-        self.analysis_threads = analysis_threads
         self.slots = {variant: Slot(variant) for variant in VARIANTS}
         self.last_poll: float | None = None
         self.last_poll_error: str | None = None
@@ -179,9 +172,6 @@ class ModelSlots:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        for slot in self.slots.values():
-            if slot.model is not None:
-                _retire(slot.model, wait=True)
         shutil.rmtree(self._download_dir, ignore_errors=True)
 
     def _run(self) -> None:
@@ -229,8 +219,6 @@ class ModelSlots:
         if version == current:
             return
         if version is None:  # the alias was removed: nothing to serve under it
-            if slot.model is not None:
-                _retire(slot.model)
             slot.model = None
             self.metrics.set_model(slot.variant, current, None)
             return
@@ -255,10 +243,8 @@ class ModelSlots:
             slot.loading = None
         previous = slot.model
         slot.model = loaded  # the swap: requests that started earlier keep their own reference
-        if previous is not None:
-            _retire(previous)
-            if previous.folder not in (None, loaded.folder):
-                shutil.rmtree(previous.folder, ignore_errors=True)  # the weights are in memory
+        if previous is not None and previous.folder not in (None, loaded.folder):
+            shutil.rmtree(previous.folder, ignore_errors=True)  # the weights are in memory
         slot.failure = None
         self.metrics.set_model(slot.variant, current, version)
         self.metrics.reloads.labels(result="success").inc()
@@ -277,15 +263,8 @@ class ModelSlots:
 
         started = time.perf_counter()
         path = self.registry.download_version(version, self._download_dir)
-        analyzer: Any = File2Structure.from_checkpoint(path, device=self.device)
+        analyzer = File2Structure.from_checkpoint(path, device=self.device)
         analyzer.analyze(self._warm_up_file())  # first calls pay for lazy set-up: not a user
-        if self.analysis_processes:  # exported and checked above: the processes load fast
-            from edm.serving.analysis_pool import AnalysisPool
-
-            analyzer = AnalysisPool(
-                path, self.analysis_processes, self.analysis_threads, self.device
-            )
-            analyzer.warm_up(self._warm_up_file())
         record = self.registry.version_record(version)
         reference = self._drift_reference(version)
         return LoadedModel(
@@ -325,18 +304,6 @@ class ModelSlots:
             sf.write(target, (0.5 * clicks).astype(np.float32), rate, subtype="PCM_16")
             self._warm_up_clip = target
         return self._warm_up_clip
-
-
-def _retire(model: LoadedModel, *, wait: bool = False) -> None:
-    """Stop a swapped-out version's analysis processes once their requests are answered
-    (in the background: the swap does not wait for them)."""
-    close = getattr(model.analyzer, "close", None)
-    if close is None:
-        return
-    if wait:
-        close()
-    else:
-        threading.Thread(target=close, name="edm-retire", daemon=True).start()
 
 
 def _iso(timestamp: float) -> str:
