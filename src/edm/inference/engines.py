@@ -67,10 +67,15 @@ def _onnx(path: Path) -> LoadedNetwork:
     graph_file, metadata_file = _cache_files(path, digest)
     metadata = _read_metadata(metadata_file, digest)
     if metadata is not None and graph_file.is_file():
-        network = OnnxNetwork(
-            graph_file, ModelConfig.from_dict(metadata["model_config"]), tuple(metadata["labels"])
-        )
-        return LoadedNetwork(network, {key: metadata[key] for key in _METADATA})
+        try:
+            network = OnnxNetwork(
+                graph_file,
+                ModelConfig.from_dict(metadata["model_config"]),
+                tuple(metadata["labels"]),
+            )
+            return LoadedNetwork(network, {key: metadata[key] for key in _METADATA})
+        except Exception as exc:  # a damaged kept export (onnxruntime's own error types)
+            log.info("%s: kept ONNX export unreadable, exporting again (%s)", path, exc)
     return _export(path, digest, graph_file, metadata_file)
 
 
