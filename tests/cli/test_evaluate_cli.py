@@ -44,6 +44,18 @@ def test_json_has_per_track_and_mean_scores(run_edm, checkpoint_file: Path, test
     assert {f"test_{name}" for name in report["aggregate"]} >= TEST_METRICS
     for row in report["tracks"]:
         assert row["reference_bpm"] > 0 and 0.0 <= row["beat_f"] <= 1.0
+        # Per window, each missed or extra boundary: as many as recall and precision count.
+        for window in ("0.5", "3"):
+            errors = row["boundary_errors"][window]
+            missed = [e for e in errors if e["kind"] == "missed"]
+            if row[f"boundary_r_{window}"] == 1.0:
+                assert missed == []
+            for error in errors:
+                assert " → " in error["transition"] and error["time"] > 0
+    summary = report["boundary_errors"]["3"]
+    assert set(summary) == {"missed", "extra"}
+    counted = sum(len(row["boundary_errors"]["3"]) for row in report["tracks"])
+    assert sum(sum(kind.values()) for kind in summary.values()) == counted
 
 
 def test_tables(run_edm, checkpoint_file: Path, test_set: Path) -> None:
@@ -86,10 +98,9 @@ def test_log_stores_test_metrics_and_the_table_on_the_versions_run(
     artifact = registry.client.download_artifacts(
         evaluation.info.run_id, "evaluation/per_track.json", "."
     )
-    assert [t["track"] for t in json.loads(Path(artifact).read_text())["tracks"]] == [
-        "track_000",
-        "track_001",
-    ]
+    per_track = json.loads(Path(artifact).read_text())
+    assert [t["track"] for t in per_track["tracks"]] == ["track_000", "track_001"]
+    assert set(per_track["boundary_errors"]) == {"0.5", "3"}  # the error analysis, kept too
     # The version's MLflow model shows the scores too.
     model_id = registry.version_record(1).model_id
     model_metrics = {m.key for m in registry.client.get_logged_model(model_id).metrics}

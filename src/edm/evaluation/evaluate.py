@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from edm.data.tracks import FileWarning, SkippedFile, Track, TrackSelection, load_dataset
 from edm.decoding.structure import TrackStructure
 from edm.errors import AudioError, DataError
-from edm.evaluation.metrics import METRIC_NAMES, aggregate, score_track
+from edm.evaluation.boundary_errors import boundary_errors, summarise
+from edm.evaluation.metrics import BOUNDARY_WINDOWS, METRIC_NAMES, aggregate, score_track
 from edm.monitoring.descriptors import track_descriptors
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ Analyzer = Callable[[Path], "TrackStructure | Analysis"]
 class EvaluationReport:
     data_dir: Path
     model: str  # what was evaluated, for people: "version 3", "outputs/run/best.pt"
-    tracks: list[dict[str, Any]]  # per track: "track", "bpm", "reference_bpm" and the metrics
+    # per track: "track", "bpm", "reference_bpm", the metrics, and "boundary_errors" (per
+    # window: the missed and extra boundaries, edm.evaluation.boundary_errors)
+    tracks: list[dict[str, Any]]
     aggregate: dict[str, float]
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[FileWarning] = field(default_factory=list)  # used, with a change (labels)
@@ -54,12 +57,20 @@ class EvaluationReport:
             if value == value  # not NaN
         }
 
+    def boundary_error_summary(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Per window, the missed and extra boundaries of all tracks counted by transition."""
+        return {
+            name: summarise(e for row in self.tracks for e in row["boundary_errors"][name])
+            for name in (f"{window:g}" for window in BOUNDARY_WINDOWS)
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "data_dir": str(self.data_dir),
             "model": self.model,
             "n_tracks": len(self.tracks),
             "aggregate": self.aggregate,
+            "boundary_errors": self.boundary_error_summary(),
             "tracks": self.tracks,
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
             "warnings": [{"path": str(w.path), "message": w.message} for w in self.warnings],
@@ -102,6 +113,10 @@ def evaluate_dataset(
                 "reference_bpm": track.annotation.audio.bpm,
                 "bpm": estimate.bpm,
                 **scores,
+                "boundary_errors": {
+                    f"{window:g}": boundary_errors(track.annotation, estimate, window)
+                    for window in BOUNDARY_WINDOWS
+                },
             }
         )
         if on_track is not None:
