@@ -4,6 +4,7 @@ training generator does not have, the same files for the same seed, and none of 
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,18 @@ def test_it_shares_no_code_with_the_training_generator() -> None:
     for path in PACKAGE.glob("*.py"):
         assert not any(is_within(name, "edm.synth") for name in imports_in(path)), path.name
     assert not any(is_within(name, "edm.synth") for name in modules_after_import("edm.benchmarks"))
+
+
+def test_edm_data_other_music_writes_the_tracks_and_refuses_an_empty_tempo_range(
+    run_edm, tmp_path: Path
+) -> None:
+    done = run_edm("data", "other-music", str(tmp_path / "other"), "--tracks", "1", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert [Path(p).name for p in json.loads(done.stdout)["tracks"]] == ["other_000.wav"]
+    assert (tmp_path / "other" / "other_000.yaml").is_file()
+    bad = run_edm(
+        "data", "other-music", str(tmp_path / "bad"), "--min-bpm", "150", "--max-bpm", "120"
+    )
+    assert bad.exit_code == 1
+    assert "tempo range 150.0..120.0 BPM is empty" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -10,7 +10,7 @@ The annotations come from the arrangement itself, never from a model.
 
 This package shares no code with :mod:`edm.synth` (``tests/benchmarks`` checks its imports).
 
-    python -m edm.benchmarks data/other --tracks 16 --seed 7
+    edm data other-music data/other --tracks 16 --seed 7
 """
 
 from edm.benchmarks.render import OtherTrack, render_track, write_other_music

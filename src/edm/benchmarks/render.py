@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from edm.data.annotations import (
     StructureEntry,
     save_annotation,
 )
+from edm.errors import ConfigError
 
 SAMPLE_RATE = 22050
 MINOR_CHORDS = (0, 8, 3, 10)  # i, VI, III, VII: semitones above the root, one chord a bar
@@ -53,20 +55,32 @@ def render_track(
 
 
 def write_other_music(
-    folder: Path | str, n_tracks: int, seed: int = 7, **options: float
+    folder: Path | str,
+    n_tracks: int,
+    seed: int = 7,
+    *,
+    min_bpm: float = 118.0,
+    max_bpm: float = 150.0,
+    on_track: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """``other_000.wav`` + ``.yaml`` ... in ``folder``; the same seed gives the same files."""
+    if not 0 < min_bpm <= max_bpm:
+        raise ConfigError(f"tempo range {min_bpm}..{max_bpm} BPM is empty")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for index in range(n_tracks):
-        track = render_track(f"other_{index:03d}", seed * 1000 + index, **options)
+        track = render_track(
+            f"other_{index:03d}", seed * 1000 + index, min_bpm=min_bpm, max_bpm=max_bpm
+        )
         buffer = io.BytesIO()
         sf.write(buffer, track.samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
         with atomic_write(folder / f"{track.name}.wav", "wb") as handle:
             handle.write(buffer.getvalue())
         save_annotation(track.annotation, folder / f"{track.name}.yaml")
         written.append(folder / f"{track.name}.wav")
+        if on_track is not None:
+            on_track(written[-1])
     return written
 
 

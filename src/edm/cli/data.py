@@ -81,6 +81,39 @@ def synth(
     console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {out_dir}", highlight=False)
 
 
+@app.command("other-music")
+def other_music(
+    out_dir: Path = typer.Argument(..., help="Folder to write other_NNN.wav and .yaml into."),
+    tracks: int = typer.Option(16, "--tracks", "-n", min=1, help="How many tracks."),
+    seed: int = typer.Option(7, "--seed", help="Same seed, same files (byte for byte)."),
+    min_bpm: float = typer.Option(118.0, "--min-bpm", help="Slowest tempo."),
+    max_bpm: float = typer.Option(150.0, "--max-bpm", help="Fastest tempo."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Generate evaluation-only tracks made another way than `edm data synth` makes them
+    (other sounds, arrangement rules and transitions): never train on them."""
+    from rich.progress import Progress
+
+    from edm.benchmarks import write_other_music
+
+    with Progress(
+        console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
+        task = progress.add_task("Rendering tracks", total=tracks)
+        written = write_other_music(
+            out_dir,
+            tracks,
+            seed,
+            min_bpm=min_bpm,
+            max_bpm=max_bpm,
+            on_track=lambda _: progress.advance(task),
+        )
+    if as_json:
+        print_json({"folder": str(out_dir), "tracks": [str(path) for path in written]})
+        return
+    console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {out_dir}", highlight=False)
+
+
 @app.command("check")
 def check(
     data_dir: Path = typer.Argument(..., help="Folder with annotation YAML files (and audio)."),
