@@ -13,7 +13,6 @@ Location: ``EDM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/edm/features``, else
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -24,16 +23,12 @@ import numpy as np
 from edm.atomic import atomic_write
 from edm.audio.features import FeatureParams, log_mel
 from edm.audio.io import load_audio
+from edm.file_hash import file_sha256, is_remembered
 
 logger = logging.getLogger(__name__)
 
 ENV_CACHE_DIR = "EDM_CACHE_DIR"
-_HASH_CHUNK_BYTES = 1 << 20
 _WAVEFORM_CODE_VERSION = 1
-
-# (path, size, mtime_ns, inode) → sha256: the same shortcut DVC takes, so that an epoch does not
-# re-read every audio file just to find its cache entry.
-_hash_memo: dict[tuple[str, int, int, int], str] = {}
 
 
 def default_cache_dir() -> Path:
@@ -42,22 +37,6 @@ def default_cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "edm" / "features"
-
-
-def file_sha256(path: Path | str) -> str:
-    """sha256 of a file's bytes, read in chunks; remembered while the file is unchanged."""
-    path = Path(path)
-    stat = path.stat()
-    memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    cached = _hash_memo.get(memo_key)
-    if cached is not None:
-        return cached
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    _hash_memo[memo_key] = digest.hexdigest()
-    return _hash_memo[memo_key]
 
 
 class FeatureCache:
@@ -212,8 +191,7 @@ def _content_hash(path: Path | str) -> str:
     from edm.audio.io import read_audio_info  # its checks name the file in the error
 
     try:
-        stat = Path(path).stat()
-        if (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino) in _hash_memo:
+        if is_remembered(path):
             return file_sha256(path)
     except OSError:
         pass

@@ -11,7 +11,6 @@ be written (a read-only folder) is used from memory. When onnxruntime cannot run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -21,6 +20,7 @@ from typing import Any, Literal
 
 from edm.atomic import atomic_write
 from edm.errors import CheckpointError, CheckpointNotFoundError, ConfigError, EdmError
+from edm.file_hash import file_sha256
 from edm.inference.network import Network
 from edm.models.config import ModelConfig
 
@@ -133,7 +133,6 @@ def _read_metadata(metadata_file: Path, digest: str) -> dict[str, Any] | None:
 
 def _sha256(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        return file_sha256(path)
     except FileNotFoundError:
         raise CheckpointNotFoundError(str(path)) from None

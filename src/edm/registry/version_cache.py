@@ -18,7 +18,6 @@ through MLflow, which writes the entry again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
@@ -30,6 +29,7 @@ from urllib.parse import quote
 from edm import settings
 from edm.atomic import write_text_atomically
 from edm.errors import EdmError
+from edm.file_hash import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +156,6 @@ def store_identity(tracking_uri: str) -> str:
     if database is not None:
         return f"sqlite:///{database}"
     return settings.redact_uri(location.tracking_uri)
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _sqlite_file(location: settings.StoreLocation) -> Path | None:
