@@ -68,6 +68,8 @@ def run_batch(
             f"{out}: another edm batch (process {previous.pid}) is writing here; "
             "wait for it to end or stop it first"
         )
+    if previous is None or previous_alive is False:
+        results.remove_abandoned_temporaries(out)
     done_hash, stale = _done_hashes(
         out, listing, version, options.model is not None or options.refresh
     )

@@ -126,6 +126,19 @@ def write_part(out: Path, version: int, rows: list[dict[str, Any]], name: str) -
     return target
 
 
+def remove_abandoned_temporaries(out: Path) -> int:
+    """Delete the hidden temporaries a killed driver left mid-write in OUT; how many.
+
+    Call only once no live driver writes OUT: a live one's temporary would vanish under it.
+    """
+    removed = 0
+    for folder in (out, *out.glob(f"{PARTITION}=*")):
+        for temporary in folder.glob(".*.tmp"):
+            temporary.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def read_results(out: Path | str, columns: list[str] | None = None) -> pa.Table:
     """Every row in OUT, ``model_version`` included; an empty table when there is none."""
     import pyarrow.dataset as ds
