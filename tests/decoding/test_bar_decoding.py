@@ -89,14 +89,16 @@ def test_a_loud_section_after_a_buildup_is_a_drop_when_the_labels_are_flat() -> 
 
 def test_sure_model_probabilities_outweigh_the_priors() -> None:
     # After a drop the grammar expects a breakdown; a model sure of a second drop (not the
-    # loudest section) keeps it, while flat probabilities leave the grammar to decide.
+    # loudest section) keeps it, while flat probabilities leave the grammar to decide. "Sure"
+    # is odds of about 200 to 1: the network is often 0.9 sure of the wrong label on sounds it
+    # never heard (bench/section_ablation.py), so that much no longer outweighs the form.
     labels = LABELS[:-1]
     form = ("intro", "buildup", "drop", "drop", "buildup", "drop", "outro")
     loudness = (0.3, 0.6, 1.0, 0.6, 0.6, 1.0, 0.3)
     energy = np.array([[v, v, v] for v in loudness])
-    sure = np.full((len(form), len(labels)), 0.01)
+    sure = np.full((len(form), len(labels)), 0.005)
     for row, name in enumerate(form):
-        sure[row, labels.index(name)] = 0.94
+        sure[row, labels.index(name)] = 0.97
     chosen = label_sections(sure, energy, np.zeros(len(form)), labels)
     assert [labels[i] for i in chosen] == list(form)
     unsure = sure.copy()

@@ -212,11 +212,7 @@ def describe_sections(
     spans = [(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
     if not spans:
         return []
-    row = activations.unlabeled_index
-    probabilities = np.stack([activations.label[:, a:b].mean(axis=1) for a, b in spans])
-    if row is not None and len(activations.labels) > 1:
-        probabilities[:, row] = 0.0  # after the music starts every section has a label
-    energy = np.stack([activations.energy[:, a:b].mean(axis=1) for a, b in spans])
+    probabilities = _label_means(activations, spans)
     # The priors read loudness from the input features when there are any: the model's energy
     # head, like its labels, can be unsure of sounds it never heard; the spectrum is not.
     levels = band_levels(activations.features)
@@ -224,7 +220,13 @@ def describe_sections(
         levels = activations.energy
     heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
     rise = np.array([_rise(levels, a, b) for a, b in spans])
+    priors = priors or LabelPriors()
     chosen = label_sections(probabilities, heard, rise, activations.labels, priors)
+    if priors.one_outro:
+        merged_spans, chosen = _one_outro(spans, chosen, activations.labels)
+        if len(merged_spans) < len(spans):
+            spans, probabilities = merged_spans, _label_means(activations, merged_spans)
+    energy = np.stack([activations.energy[:, a:b].mean(axis=1) for a, b in spans])
     return [
         Section(
             start=a / fps,
@@ -235,6 +237,32 @@ def describe_sections(
         )
         for i, ((a, b), best) in enumerate(zip(spans, chosen, strict=True))
     ]
+
+
+def _label_means(activations: FrameActivations, spans: list[tuple[int, int]]) -> np.ndarray:
+    probabilities = np.stack([activations.label[:, a:b].mean(axis=1) for a, b in spans])
+    row = activations.unlabeled_index
+    if row is not None and len(activations.labels) > 1:
+        probabilities[:, row] = 0.0  # after the music starts every section has a label
+    return probabilities
+
+
+def _one_outro(
+    spans: list[tuple[int, int]], chosen: list[int], labels: tuple[str, ...]
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """Outro sections in a row become one: a track ends once, and a change inside its outro
+    (a part dropping out) is not a section of its own."""
+    if "outro" not in labels:
+        return spans, chosen
+    outro = labels.index("outro")
+    kept_spans, kept = [spans[0]], [chosen[0]]
+    for span, label in zip(spans[1:], chosen[1:], strict=True):
+        if label == outro and kept[-1] == outro:
+            kept_spans[-1] = (kept_spans[-1][0], span[1])
+        else:
+            kept_spans.append(span)
+            kept.append(label)
+    return kept_spans, kept
 
 
 def _rise(levels: np.ndarray, start: int, end: int) -> float:
