@@ -53,6 +53,7 @@ STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("+ an outro may span sections, made one", {"outro_before_last": 0.0, "one_outro": True}),
 )
 SHOWN = ("beat_f", "downbeat_f", "bpm_accuracy")
+_SECTION_FIGURES = ("boundary_f_0.5", "boundary_f_3", "label_accuracy")
 
 
 def step_priors() -> list[tuple[str, LabelPriors]]:
@@ -114,6 +115,10 @@ def main() -> None:
             [score_set(load_set(ckpt, test, args.cache), p) for _, p in steps]
             for _, ckpt, test in folds
         ]
+        print("LOFO, each fold's held-out family, last step:")
+        for (fold, _, _), rows in zip(folds, per_fold, strict=True):
+            shown = " ".join(f"{rows[-1][k]:.3f}" for k in (*SHOWN, *_SECTION_FIGURES))
+            print(f"  {fold}: {shown}")
         columns[f"LOFO held out ({len(folds)} folds)"] = [
             {k: sum(f[i][k] for f in per_fold) / len(per_fold) for k in per_fold[0][i]}
             for i in range(len(steps))
