@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,21 @@ def old_decoder(revision: str) -> Callable[[FrameActivations], TrackStructure]:
     sys.modules["old_decode"] = module
     spec.loader.exec_module(module)
     return module.decode_structure
+
+
+def lazy_analyzer(checkpoint: Path) -> Callable[[], Any]:
+    """The checkpoint's ``File2Structure``, loaded on the first call only (a fully cached run
+    never loads the network)."""
+    loaded: list[Any] = []
+
+    def analyzer() -> Any:
+        if not loaded:
+            from edm.inference.pipeline import File2Structure
+
+            loaded.append(File2Structure.from_checkpoint(checkpoint))
+        return loaded[0]
+
+    return analyzer
 
 
 def cached_activations(model: Path, audio: Path, cache: Path | None, analyzer) -> FrameActivations:
@@ -83,15 +99,7 @@ def main() -> None:
     parser.add_argument("--per-track", action="store_true")
     args = parser.parse_args()
 
-    from edm.inference.pipeline import File2Structure
-
-    pipeline: list[File2Structure] = []
-
-    def analyzer() -> File2Structure:
-        if not pipeline:
-            pipeline.append(File2Structure.from_checkpoint(args.model))
-        return pipeline[0]
-
+    analyzer = lazy_analyzer(args.model)
     decoders = {"before": old_decoder(args.revision), "after": decode_structure}
     for data_dir in args.data_dirs:
         rows: dict[str, list[dict[str, float]]] = {name: [] for name in decoders}

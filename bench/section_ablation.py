@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.decode_quality import cached_activations
+from bench.decode_quality import cached_activations, lazy_analyzer
 from edm.data.tracks import load_dataset
 from edm.decoding.decode import DecodeParams, decode_structure
 from edm.decoding.labels import LabelPriors
@@ -74,15 +74,7 @@ def score_set(items: list[tuple[Any, Any]], priors: LabelPriors) -> dict[str, fl
 
 
 def load_set(checkpoint: Path, data_dir: Path, cache: Path | None) -> list[tuple[Any, Any]]:
-    pipeline: list[Any] = []
-
-    def analyzer() -> Any:
-        if not pipeline:
-            from edm.inference.pipeline import File2Structure
-
-            pipeline.append(File2Structure.from_checkpoint(checkpoint))
-        return pipeline[0]
-
+    analyzer = lazy_analyzer(checkpoint)
     return [
         (track.annotation, cached_activations(checkpoint, track.audio_path, cache, analyzer))
         for track in load_dataset(data_dir).tracks

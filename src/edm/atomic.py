@@ -16,6 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+# A temporary is ``.<target name>.<random>.tmp`` beside its target: hidden (Spark, pyarrow and
+# ls skip it) and recognisable after a crash (:func:`remove_temporaries`).
+_TEMPORARY_SUFFIX = ".tmp"
+
 
 def _umask_from_proc() -> int | None:
     # Linux (4.7 and later) shows the umask without changing it; os.umask can only read it by
@@ -66,7 +70,7 @@ def atomic_write(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        prefix=f".{target.name}.", suffix=_TEMPORARY_SUFFIX, dir=target.parent
     )
     try:
         with os.fdopen(descriptor, mode, encoding=encoding) as handle:
@@ -83,6 +87,18 @@ def atomic_write(
             raise type(exc)(exc.errno, exc.strerror, str(target)) from exc
         raise
     _sync_folder(target.parent)
+
+
+def remove_temporaries(folder: str | os.PathLike[str]) -> int:
+    """Delete the temporaries that writes killed midway left in ``folder``; how many.
+
+    Only for a folder nobody is writing to now: a live write's temporary would vanish under it.
+    """
+    removed = 0
+    for temporary in Path(folder).glob(f".*{_TEMPORARY_SUFFIX}"):
+        temporary.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:

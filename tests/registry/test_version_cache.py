@@ -43,6 +43,14 @@ class CountingFactory:
         return self._make()
 
 
+def _downloaded(registry: ModelRegistry, checkpoint: Path, store_uri: str) -> RegistryAddress:
+    """Version 1 logged and resolved once (so downloaded, with its entry); its address."""
+    registry.log_model(checkpoint, "first", {}, {})
+    address = RegistryAddress(store_uri, registry.model_name)
+    resolve_model("1", lambda: registry, address=address)
+    return address
+
+
 def _no_registry() -> ModelRegistry:
     raise AssertionError("a cached version must not build the registry")
 
@@ -75,9 +83,7 @@ def test_a_second_resolve_is_a_hit_that_imports_no_mlflow(
 def test_a_hit_builds_its_registry_only_when_asked(
     registry: ModelRegistry, checkpoint: Path, store_uri: str
 ) -> None:
-    registry.log_model(checkpoint, "first", {}, {})
-    address = RegistryAddress(store_uri, registry.model_name)
-    resolve_model("1", lambda: registry, address=address)
+    address = _downloaded(registry, checkpoint, store_uri)
     factory = CountingFactory(lambda: registry)
     hit = resolve_model("1", factory, address=address)
     assert factory.built == 0 and (hit.version, hit.model_name) == (1, registry.model_name)
@@ -163,9 +169,7 @@ def test_a_checkpoint_changed_on_disk_is_downloaded_again(
 def test_a_deleted_version_gets_the_usual_error(
     registry: ModelRegistry, checkpoint: Path, store_uri: str
 ) -> None:
-    registry.log_model(checkpoint, "first", {}, {})
-    address = RegistryAddress(store_uri, registry.model_name)
-    resolve_model("1", lambda: registry, address=address)
+    address = _downloaded(registry, checkpoint, store_uri)
     registry.client.delete_model_version(registry.model_name, "1")
 
     assert cached_checkpoint(address, version=1) is None
@@ -176,9 +180,7 @@ def test_a_deleted_version_gets_the_usual_error(
 def test_another_store_or_folder_misses(
     registry: ModelRegistry, checkpoint: Path, store_uri: str, tmp_path: Path
 ) -> None:
-    registry.log_model(checkpoint, "first", {}, {})
-    address = RegistryAddress(store_uri, registry.model_name)
-    resolve_model("1", lambda: registry, address=address)
+    address = _downloaded(registry, checkpoint, store_uri)
     assert cached_checkpoint(address, version=1) is not None
     assert cached_checkpoint(address, version=1, download_dir=tmp_path / "elsewhere") is None
     assert cached_checkpoint(address, version=1, model_name="another-model") is None

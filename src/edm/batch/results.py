@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from edm.atomic import atomic_write
+from edm.atomic import atomic_write, remove_temporaries
 
 PARTITION = "model_version"
 _SECTION = pa.struct(
@@ -131,12 +131,7 @@ def remove_abandoned_temporaries(out: Path) -> int:
 
     Call only once no live driver writes OUT: a live one's temporary would vanish under it.
     """
-    removed = 0
-    for folder in (out, *out.glob(f"{PARTITION}=*")):
-        for temporary in folder.glob(".*.tmp"):
-            temporary.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return sum(remove_temporaries(folder) for folder in (out, *out.glob(f"{PARTITION}=*")))
 
 
 def read_results(out: Path | str, columns: list[str] | None = None) -> pa.Table:
