@@ -39,12 +39,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.decode_quality import cached_activations, lazy_analyzer
-from edm.data.tracks import load_dataset
+from bench.section_ablation import load_set
 from edm.decoding.activations import FrameActivations
-from edm.decoding.bars import band_levels
-from edm.decoding.decode import describe_sections
-from edm.decoding.labels import LabelPriors
+from edm.decoding.decode import describe_sections, heard_levels
+from edm.decoding.labels import LabelPriors, rank_in_track
 from edm.decoding.structure import Section, TrackStructure
 from edm.evaluation.metrics import frame_scores
 from edm.vocabulary import LABELS, UNLABELED
@@ -62,30 +60,25 @@ class LabelledTrack:
 
 
 def load_tracks(model: Path, folder: Path, cache: Path | None) -> list[LabelledTrack]:
-    analyzer = lazy_analyzer(model)
     tracks = []
-    for track in load_dataset(folder).tracks:
-        activations = cached_activations(model, track.audio_path, cache, analyzer)
+    for annotation, activations in load_set(model, folder, cache):
         fps = activations.frame_rate
-        starts = [round(entry.time * fps) for entry in track.annotation.structure]
+        starts = [round(entry.time * fps) for entry in annotation.structure]
         ends = [*starts[1:], activations.n_frames]
-        labels = [SECTION_LABELS.index(str(entry.label)) for entry in track.annotation.structure]
-        tracks.append(
-            LabelledTrack(
-                track.annotation, activations, list(zip(starts, ends, strict=True)), labels
-            )
-        )
+        labels = [SECTION_LABELS.index(str(entry.label)) for entry in annotation.structure]
+        spans = list(zip(starts, ends, strict=True))
+        tracks.append(LabelledTrack(annotation, activations, spans, labels))
     return tracks
 
 
 def descriptors(track: LabelledTrack, with_network: bool) -> np.ndarray:
     """One row per section; every column is relative to the track, none is a raw level."""
     activations, spans = track.activations, track.spans
-    levels = band_levels(activations.features)
-    if levels is None:
-        levels = activations.energy
+    levels = heard_levels(activations)
     bands = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
-    ranks = np.column_stack([_ranked(bands.mean(axis=1)), *(_ranked(col) for col in bands.T)])
+    ranks = np.column_stack(
+        [rank_in_track(bands.mean(axis=1)), *(rank_in_track(col) for col in bands.T)]
+    )
     before = np.vstack([ranks[:1], ranks[:-1]])
     after = np.vstack([ranks[1:], ranks[-1:]])
     count = len(spans)
@@ -164,11 +157,6 @@ def shipped(track: LabelledTrack) -> list[int]:
     priors = replace(LabelPriors(), one_outro=False)
     sections = describe_sections(track.activations, [a for a, _ in track.spans], priors)
     return [SECTION_LABELS.index(section.label) for section in sections]
-
-
-def _ranked(values: np.ndarray) -> np.ndarray:
-    low, high = values.min(), values.max()
-    return np.full_like(values, 0.5) if high - low < 1e-9 else (values - low) / (high - low)
 
 
 def main(argv: list[str] | None = None) -> int:

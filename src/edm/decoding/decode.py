@@ -213,11 +213,7 @@ def describe_sections(
     if not spans:
         return []
     probabilities = _label_means(activations, spans)
-    # The priors read loudness from the input features when there are any: the model's energy
-    # head, like its labels, can be unsure of sounds it never heard; the spectrum is not.
-    levels = band_levels(activations.features)
-    if levels is None:
-        levels = activations.energy
+    levels = heard_levels(activations)
     heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
     rise = np.array([_rise(levels, a, b) for a, b in spans])
     priors = priors or LabelPriors()
@@ -237,6 +233,14 @@ def describe_sections(
         )
         for i, ((a, b), best) in enumerate(zip(spans, chosen, strict=True))
     ]
+
+
+def heard_levels(activations: FrameActivations) -> np.ndarray:
+    """Low/mid/high loudness per frame ``(3, T)`` as the label priors read it: from the input
+    features when there are any, since the model's energy head, like its labels, can be unsure
+    of sounds it never heard, and the spectrum is not; else the energy head."""
+    levels = band_levels(activations.features)
+    return activations.energy if levels is None else levels
 
 
 def _label_means(activations: FrameActivations, spans: list[tuple[int, int]]) -> np.ndarray:

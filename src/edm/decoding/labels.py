@@ -121,9 +121,9 @@ def _energy_priors(
     bonus = np.zeros((count, len(labels)))
     if count < 2:
         return bonus
-    loudness = _rank(energy.mean(axis=1))
-    low = _rank(energy[:, 0])
-    high = _rank(energy[:, 2])
+    loudness = rank_in_track(energy.mean(axis=1))
+    low = rank_in_track(energy[:, 0])
+    high = rank_in_track(energy[:, 2])
     column = {name: i for i, name in enumerate(labels)}
     if "drop" in column:
         bonus[:, column["drop"]] += priors.drop_energy * (loudness - 0.5)
@@ -158,7 +158,7 @@ def _transition_matrix(labels: tuple[str, ...], priors: LabelPriors) -> np.ndarr
     return matrix
 
 
-def _rank(values: np.ndarray) -> np.ndarray:
+def rank_in_track(values: np.ndarray) -> np.ndarray:
     """0..1 by position between the track's quietest and loudest section (0.5 if all alike)."""
     low, high = values.min(), values.max()
     if high - low < 0.05:
