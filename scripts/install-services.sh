@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the servers the integration tests start, from Debian's packages, when missing:
 # PostgreSQL; Prometheus (the server and promtool, for the alert-rule tests and the scraping
-# test); Alertmanager's amtool (checks deploy/alertmanager). The MLflow server and the
-# S3-compatible server (moto) come from the Python environment.
+# test); Alertmanager (the server, for the end-to-end alert test, and amtool, which checks
+# deploy/alertmanager). The MLflow server and the S3-compatible server (moto) come from the
+# Python environment.
 #
 # The tests start their own servers on free loopback ports with their own data folders: a
 # system Prometheus that Debian's package may start on :9090 is neither used nor disturbed.
@@ -23,8 +24,8 @@ if [ "$only" = all ]; then
   else
     missing_lean+=(prometheus)
   fi
-  if command -v amtool >/dev/null 2>&1; then
-    echo "Alertmanager's amtool: present"
+  if command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then
+    echo "Alertmanager and amtool: present"
   else
     missing_lean+=(prometheus-alertmanager)
   fi
@@ -57,4 +58,5 @@ fi
 command -v java >/dev/null
 [ "$only" = java ] && exit 0
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
-command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v amtool >/dev/null
+command -v prometheus >/dev/null && command -v promtool >/dev/null
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null
