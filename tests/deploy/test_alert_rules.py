@@ -28,6 +28,7 @@ EXPECTED_ALERTS = {
     "EdmServedVersionMismatch": ("warning", "!= on()", "10m"),
     "EdmInputDrift": ("warning", "> 0.2)", "30m"),
     "EdmServiceDown": ("critical", "== 0", "1m"),
+    "EdmAlertNotificationsUnauthorized": ("warning", "[15m])) >= 3", "5m"),
 }
 DEGRADATION = {"EdmHighErrorRatio", "EdmHighLatencyP95", "EdmLowConfidence", "EdmInputDrift"}
 VERSION_JOIN = (

@@ -197,10 +197,12 @@ def test_a_degradation_alert_rolls_back_once_and_the_service_follows(world: Worl
     assert predicted.status_code == 200 and predicted.json()["model"]["version"] == 1
     assert predicted.headers["X-EDM-Model-Version"] == "1"
 
+    # Alertmanager repeats the firing alert: a success that changes nothing, not a failure.
     before = world.history_length()
     again = post(world.armed, body)
-    assert again.status_code == 409 and "replay refused" in again.json()["error"], again.text
-    assert again.json()["result"] == "already_rolled_back", again.text
+    assert again.status_code == 200 and "error" not in again.json(), again.text
+    assert again.json()["action"] == again.json()["result"] == "already_rolled_back", again.text
+    assert (again.json()["from_version"], again.json()["to_version"]) == (2, 1), again.text
     restored = post(world.armed, notification(alert("EdmHighLatencyP95", version=1))).json()
     assert restored["action"] == "none" and restored["result"] == "restored", restored
     assert world.registry.stage_holders().production == 1
@@ -249,7 +251,11 @@ def test_the_window_is_counted_from_the_promotion_in_the_trail(
     entry = bare_registry.history()[0]
     assert entry.user == "edm-serve@test-host" and entry.reason == done.reason
     assert "EdmDrift" in entry.reason
-    assert rollback.handle(fired).result == "already_rolled_back"
+    repeat = rollback.handle(fired)
+    assert (repeat.action, repeat.result, repeat.status) == (
+        "already_rolled_back", "already_rolled_back", 200,
+    )  # fmt: skip
+    assert (repeat.from_version, repeat.to_version) == (2, 1)
     assert metrics.get_sample_value("edm_auto_rollback_total", {"result": "rolled_back"}) == 1
 
 

@@ -4,8 +4,10 @@ registry's production alias.
 
 Without a token the service does not start with --auto-rollback. With one, on a real service
 whose hooks listen on their own loopback port (--admin-port), a forged alert gets 401, a
-replayed or stale one 409, and the alias stays. Then the replay rules on a set clock, with a
-fresh decider standing in for a restarted service.
+replayed or stale one 409, and the alias stays; each refusal is counted by reason and logged
+at most once a minute per reason. Alertmanager's repeats of the alert acted on are answered
+200, changing nothing. Then the replay rules on a set clock, with a fresh decider standing in
+for a restarted service, and the refusals' log limit on a set clock.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.servers import free_port
 from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
 from edm.registry import ModelRegistry
+from edm.serving.refusals import REASONS, NotificationRefusals
 from edm.serving.rollback import Alert, AutoRollback
 
 TOKEN = "the-alertmanager-token"
@@ -124,14 +127,17 @@ def test_hooks_answer_on_the_admin_listener_only(armed: Armed) -> None:
 
 
 @pytest.mark.slow
-def test_a_forged_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
+def test_a_forged_alert_is_refused_counted_and_the_alias_stays(armed: Armed) -> None:
     trail = armed.registry.history()
+    refused = armed.service.metric("edm_alert_notifications_refused_total", reason="unauthorized")
+    assert refused == 0  # the series is there before the first refusal
     forged = notification(2, datetime.now(UTC))
     for token in (None, "guessed", TOKEN + "x", TOKEN[:-1]):
         answer = post(armed.admin, forged, token)
         assert answer.status_code == 401, answer.text
-        assert answer.json() == {
-            "error": "alert refused: missing or wrong bearer token (set in EDM_ALERT_TOKEN)"
+        assert answer.json() == {  # the token came from the file, and the answer says so
+            "error": "alert refused: missing or wrong bearer token "
+            "(set in the file EDM_ALERT_TOKEN_FILE names)"
         }
     as_basic = armed.admin.post(
         "/hooks/alertmanager", json=forged, headers={"Authorization": f"Basic {TOKEN}"}
@@ -139,6 +145,19 @@ def test_a_forged_alert_is_refused_and_the_alias_stays(armed: Armed) -> None:
     assert as_basic.status_code == 401
     assert post(armed.service.client, forged).status_code == 404  # not on the public port
     assert armed.production() == 2 and armed.registry.history() == trail
+    metric = armed.service.metric
+    assert metric("edm_alert_notifications_refused_total", reason="unauthorized") == 5
+    # Five refusals, one line in the log: the first, with the client's address and no token.
+    armed.service.wait_for(lambda: "refused (unauthorized)" in armed.service.log(), 10, "log")
+    lines = [line for line in armed.service.log().splitlines() if "refused (unauthorized)" in line]
+    assert len(lines) == 1, lines
+    assert "alertmanager notification from 127.0.0.1 refused (unauthorized): " in lines[0]
+    assert "no Authorization header" in lines[0] and TOKEN[:8] not in lines[0]
+    not_json = armed.admin.post(
+        "/hooks/alertmanager", content=b"{", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert not_json.status_code == 400
+    assert metric("edm_alert_notifications_refused_total", reason="malformed") == 1
 
 
 @pytest.mark.slow
@@ -161,9 +180,18 @@ def test_a_replayed_or_stale_alert_is_refused_and_the_alias_stays(armed: Armed) 
     trail = armed.registry.history()
     assert trail[0].reason.endswith(f"[alert 5f1e2d3c4b5a6978 since {_iso(started)}]")
 
-    replayed = post(armed.admin, genuine)
-    assert replayed.status_code == 409, replayed.text
-    assert replayed.json()["action"] == "none"
+    # Alertmanager repeats it (repeat_interval): a success, nothing more is done.
+    for _ in range(3):
+        repeated = post(armed.admin, genuine)
+        assert repeated.status_code == 200, repeated.text
+        assert repeated.json()["action"] == "already_rolled_back", repeated.text
+        assert "the same alert [alert 5f1e2d3c4b5a6978 since" in repeated.json()["reason"]
+    # Another alert about the promotion rolled back is no news either; one older than the
+    # promotion is about an earlier time in Production: refused.
+    other = post(armed.admin, notification(2, datetime.now(UTC), "0a0b0c0d0e0f0a0b"))
+    assert other.status_code == 200 and other.json()["action"] == "already_rolled_back"
+    older = post(armed.admin, notification(2, promoted - timedelta(minutes=1), "0a0b0c0d0e0f0a0c"))
+    assert older.status_code == 409 and older.json()["result"] == "stale", older.text
     assert armed.production() == 1 and armed.registry.history() == trail
 
     # A person puts version 2 back: the old alert, acted on, is about its earlier time.
@@ -171,9 +199,14 @@ def test_a_replayed_or_stale_alert_is_refused_and_the_alias_stays(armed: Armed) 
     again = post(armed.admin, genuine)
     assert again.status_code == 409 and again.json()["result"] == "replay", again.text
     assert "the same alert [alert 5f1e2d3c4b5a6978 since" in again.json()["error"]
+    assert "before version 2 was promoted again" in again.json()["error"]
     moved = post(armed.admin, notification(2, started, "feedfacefeedface"))
     assert moved.status_code == 409 and moved.json()["result"] == "stale", moved.text
     assert armed.production() == 2
+    metric = armed.service.metric
+    assert metric("edm_alert_notifications_refused_total", reason="stale") == 3
+    assert metric("edm_alert_notifications_refused_total", reason="replay") == 1
+    assert metric("edm_auto_rollback_total", result="already_rolled_back") == 4
 
 
 # ---------------------------------------------------------------- the replay rules, set clock
@@ -211,8 +244,44 @@ def test_replays_are_refused_by_a_restarted_service_too(
         first.handle(fired(promoted + timedelta(minutes=1))),
         restarted.handle(fired(promoted + timedelta(minutes=1))),
     ):
-        assert decision.status == 409 and decision.action == "none", decision
+        assert decision.status == 200 and decision.action == "already_rolled_back", decision
+        assert (decision.from_version, decision.to_version) == (2, 1)
+    stale = restarted.handle(fired(promoted - timedelta(seconds=1), "bb22"))
+    assert (stale.result, stale.status) == ("stale", 409)
     assert bare_registry.stage_holders().production == 1
+
+
+def test_refusals_are_all_counted_and_logged_once_a_minute_per_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metrics = CollectorRegistry()
+    counter = Counter("edm_alert_notifications_refused", "", ["reason"], registry=metrics)
+    clock = {"now": 1000.0}
+    refusals = NotificationRefusals(counter, clock=lambda: clock["now"])
+
+    def count(reason: str) -> float | None:
+        return metrics.get_sample_value("edm_alert_notifications_refused_total", {"reason": reason})
+
+    assert [count(reason) for reason in REASONS] == [0, 0, 0, 0]  # exported before any refusal
+    caplog.set_level("WARNING", logger="edm.serving.refusals")
+    wrong = ("unauthorized", "10.0.0.9", "a wrong bearer token")
+    logged = [refusals.refused(*wrong), refusals.refused(*wrong)]
+    clock["now"] += 30
+    logged += [refusals.refused(*wrong)]
+    logged += [refusals.refused("stale", "10.0.0.8", "the alert started at ...")]
+    clock["now"] += 31
+    logged += [refusals.refused("unauthorized", "10.0.0.7", "no Authorization header")]
+    assert logged == [True, False, False, True, True]
+    assert (count("unauthorized"), count("stale"), count("replay")) == (4, 1, 0)
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == [
+        "alertmanager notification from 10.0.0.9 refused (unauthorized): a wrong bearer token",
+        "alertmanager notification from 10.0.0.8 refused (stale): the alert started at ...",
+        "alertmanager notification from 10.0.0.7 refused (unauthorized): no Authorization "
+        "header (2 more since the last message)",
+    ]
+    with pytest.raises(ValueError, match="unknown refusal reason"):
+        refusals.refused("bored", "10.0.0.1", "")
 
 
 def _iso(moment: datetime) -> str:

@@ -2,11 +2,13 @@
 
 The route is always there: with ``--auto-rollback`` off it answers 200 ``"action": "none"`` so
 Alertmanager does not retry a notification that will never be acted on. ``--auto-rollback``
-does not start without a token (``EDM_ALERT_TOKEN``): a notification must then carry
-``Authorization: Bearer <token>`` (Alertmanager's ``http_config.authorization``), compared in
-constant time, or gets 401 before its body is read. A replay (an alert already acted on, or
-one older than the version's promotion) gets 409. What happens to the alerts is
-``rollback``'s business.
+does not start without a token (``EDM_ALERT_TOKEN``, or the file ``EDM_ALERT_TOKEN_FILE``
+names): a notification must then carry ``Authorization: Bearer <token>`` (Alertmanager's
+``http_config.authorization``), compared in constant time, or gets 401 before its body is
+read. Alertmanager's repeats of an alert already acted on get 200 ``already_rolled_back``; a
+replay (an alert acted on before the version was promoted again) or a stale alert (older than
+the version's promotion) gets 409. Every refusal (401, 400, 422, 409) is counted and logged
+(``refusals``). What happens to the alerts is ``rollback``'s business.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from edm.serving.config import ENV_ALERT_TOKEN
-from edm.serving.rollback import Alert, clean_alert_name
+from edm.serving.rollback import REFUSED, Alert, clean_alert_name
 from edm.serving.state import documented, error_response, read_small_body
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _inlined(model: type[BaseModel]) -> dict[str, Any]:
 DECISION = {
     "type": "object",
     "properties": {
-        "action": {"type": "string", "enum": ["rolled_back", "none"]},
+        "action": {"type": "string", "enum": ["rolled_back", "already_rolled_back", "none"]},
         "result": {"type": "string"},
         "reason": {"type": "string"},
         "alert": {"type": ["string", "null"]},
@@ -96,12 +97,18 @@ DECISION = {
     "required": ["action", "result", "reason"],
 }
 HOOK_RESPONSES = {
-    200: {"description": "What was done.", "content": {"application/json": {"schema": DECISION}}},
+    200: {
+        "description": "What was done: a rollback, nothing, or nothing again for a repeat of "
+        "an alert about a promotion already rolled back (already_rolled_back).",
+        "content": {"application/json": {"schema": DECISION}},
+    },
     400: documented(400, "A body that is not JSON, or over 1 MB."),
-    401: documented(401, "The bearer token (EDM_ALERT_TOKEN) is missing or wrong."),
+    401: documented(
+        401, "The bearer token (EDM_ALERT_TOKEN or EDM_ALERT_TOKEN_FILE) is missing or wrong."
+    ),
     409: {
-        "description": "A replay: the alert was already acted on, or started before the "
-        "version's promotion. Nothing changed.",
+        "description": "Refused: the alert was acted on before the version was promoted "
+        "again (replay), or started before the version's promotion (stale). Nothing changed.",
         "content": {"application/json": {"schema": DECISION}},
     },
     422: documented(422, "JSON that is not an Alertmanager (version 4) notification."),
@@ -123,35 +130,60 @@ async def alertmanager_hook(request: Request) -> Response:
     """Alertmanager's webhook: with --auto-rollback, a degradation alert firing for a version
     promoted within --rollback-window rolls the registry back to the previous version."""
     service: Service = request.app.state.service
-    if service.alert_token is not None and not _authorized(request, service.alert_token):
-        return error_response(
-            401,
-            f"alert refused: missing or wrong bearer token (set in {ENV_ALERT_TOKEN})",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if service.alert_token is not None:
+        problem = _unauthorized(request, service.alert_token)
+        if problem is not None:
+            _refused(service, request, "unauthorized", problem)
+            return error_response(
+                401,
+                "alert refused: missing or wrong bearer token "
+                f"(set in {service.alert_token_source})",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     body = await read_small_body(request, MAX_NOTIFICATION_BYTES)
     if body is None:
-        return error_response(400, "notification body over 1 MB")
+        return _malformed(service, request, 400, "notification body over 1 MB")
     try:
         document = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "the notification is not JSON")
+        return _malformed(service, request, 400, "the notification is not JSON")
     try:
         notification = AlertmanagerNotification.model_validate(document)
     except ValidationError as exc:
-        return error_response(422, f"not an Alertmanager notification: {_problems(exc)}")
+        message = f"not an Alertmanager notification: {_problems(exc)}"
+        return _malformed(service, request, 422, message)
     alerts = [alert.to_alert() for alert in notification.alerts]
     decision = await run_in_threadpool(service.auto_rollback.handle, alerts)
     body = decision.to_dict()
-    if decision.status == 409:
+    if decision.result in REFUSED:
         body["error"] = f"replay refused: {decision.reason}"
+        _refused(service, request, decision.result, decision.reason)
     return JSONResponse(body, status_code=decision.status)
 
 
-def _authorized(request: Request, token: str) -> bool:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+def _unauthorized(request: Request, token: str) -> str | None:
+    """What is wrong with the request's credentials (never the credentials); None if right."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
     presented = credentials.strip() if scheme.lower() == "bearer" else ""
-    return hmac.compare_digest(presented.encode(), token.encode())
+    if hmac.compare_digest(presented.encode(), token.encode()):
+        return None
+    if not header:
+        return "no Authorization header"
+    if scheme.lower() != "bearer":
+        return "an Authorization header that is not a bearer token"
+    return "a wrong bearer token"
+
+
+def _malformed(service: Service, request: Request, status: int, message: str) -> Response:
+    _refused(service, request, "malformed", message)
+    return error_response(status, message)
+
+
+def _refused(service: Service, request: Request, reason: str, detail: str) -> None:
+    if service.alert_refusals is not None:
+        client = request.client.host if request.client else "an unknown address"
+        service.alert_refusals.refused(reason, client, detail)
 
 
 def _problems(exc: ValidationError) -> str:

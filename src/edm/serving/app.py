@@ -21,7 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from edm.serving.config import ServeConfig, alert_token, check_auto_rollback, webhook_secret
+from edm.serving.config import (
+    ServeConfig,
+    alert_token,
+    alert_token_source,
+    check_auto_rollback,
+    webhook_secret,
+)
 from edm.serving.metrics import Metrics, multiprocess_dir, process_exited
 from edm.serving.state import Service, error_response
 
@@ -116,6 +122,7 @@ def _set_analysis_threads(threads: int) -> None:
 def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:
     from edm.serving.access import ApiKeys
     from edm.serving.limits import ClientLimits
+    from edm.serving.refusals import NotificationRefusals
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
     from edm.serving.slots import ModelSlots
@@ -162,6 +169,8 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         executor,
         auto_rollback,
         alert_token(),
+        alert_token_source=alert_token_source(),
+        alert_refusals=NotificationRefusals(metrics.alert_refusals),
         api_keys=api_keys,
         limits=ClientLimits(config.rate_limit, config.client_concurrency),
     )

@@ -130,6 +130,13 @@ def alert_token() -> str | None:
         ) from None
 
 
+def alert_token_source() -> str:
+    """Where ``alert_token`` reads the token, as the 401 names it to Alertmanager's operator."""
+    if os.environ.get(ENV_ALERT_TOKEN):
+        return ENV_ALERT_TOKEN
+    return f"the file {ENV_ALERT_TOKEN_FILE} names"
+
+
 def check_auto_rollback(config: ServeConfig) -> None:
     """--auto-rollback writes to the registry: it never runs without a token to check."""
     if config.auto_rollback and alert_token() is None:

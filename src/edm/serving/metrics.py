@@ -53,6 +53,7 @@ class Metrics:
     shadow_boundary_f: Histogram
     shadow_staging_duration: Histogram
     auto_rollbacks: Counter
+    alert_refusals: Counter
     prediction_confidence: Histogram
     model_version: Gauge
     alias_version: Gauge
@@ -124,6 +125,11 @@ class Metrics:
             auto_rollbacks=Counter(
                 "edm_auto_rollback", "Decisions on Alertmanager's alerts (--auto-rollback).",
                 ["result"], registry=owner,
+            ),
+            alert_refusals=Counter(
+                "edm_alert_notifications_refused",
+                "Alertmanager notifications refused (401, 400/422, 409), by reason.",
+                ["reason"], registry=owner,
             ),
             # Gauges below: with several workers, the live workers' largest value (the newest
             # version, the worst PSI) or smallest (the most significant p-value), or their sum

@@ -12,11 +12,14 @@ registry checks, under its lock, that the version is still in Production when th
 happens (two workers acting on two alerts at once roll back once). A version this service put
 back is not rolled back in turn: one automatic step, then a person.
 
-Replays change nothing either. The trail records each rollback with the alert it acted on
-(its fingerprint and ``startsAt``), so the same alert sent again, by Alertmanager's repeat or
-by someone who captured it, is refused with 409, across workers and restarts; this worker
-also remembers what it acted on. An alert that started before the version's promotion is
-about an earlier time in Production and is refused with 409 too.
+Repeats and replays change nothing either. The trail records each rollback with the alert it
+acted on (its fingerprint and ``startsAt``). Alertmanager repeats a firing alert every
+``repeat_interval`` until it resolves, and counts any answer but 2xx as a failed notification:
+a degradation alert about a promotion this service already rolled back (the same alert again,
+or another one about that time in Production) is answered 200 ``already_rolled_back``, across
+workers and restarts, and changes nothing. What is really refused gets 409: an alert that
+started before the version's current promotion (``stale``: it is about an earlier time in
+Production), and an alert acted on before the version was promoted again (``replay``).
 
 ``decide`` is the pure decision; ``AutoRollback`` reads the registry, acts, and counts.
 """
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 
 REASON_PREFIX = "auto-rollback: "
 MAX_ALERT_NAME_CHARS = 200
-REFUSED = ("already_rolled_back", "replay", "stale")  # answered 409: nothing to do, ever
+REFUSED = ("replay", "stale")  # answered 409: nothing to do, ever
 _FINGERPRINT = re.compile(r"[^0-9A-Za-z]")
 
 
@@ -72,7 +75,7 @@ class Alert:
 class Decision:
     """The answer to one notification. ``result`` is the metric's label (a short code)."""
 
-    action: str  # "rolled_back" or "none"
+    action: str  # "rolled_back", "already_rolled_back" (a repeat, answered 200) or "none"
     result: str
     reason: str
     from_version: int | None = None
@@ -81,7 +84,8 @@ class Decision:
 
     @property
     def status(self) -> int:
-        """The HTTP answer: 409 for a replay, 503 when Alertmanager should retry, else 200."""
+        """The HTTP answer: 409 for a replay or a stale alert, 503 when Alertmanager should
+        retry, else 200 (a repeat of what was already done included)."""
         if self.result in REFUSED:
             return 409
         return 503 if self.result == "failed" else 200
@@ -146,12 +150,14 @@ def decide(
         assert alert.version is not None
         done = _auto_rollback_of(entries, alert.version)
         if done is not None:
-            return _none(
-                "already_rolled_back",
-                f"version {alert.version} was already rolled back to version {done.version} "
-                f"by {done.user} at {_iso(done.timestamp)}",
-                alert,
-            )
+            promotion = _last_promotion(entries, alert.version)
+            if (
+                promotion is not None
+                and alert.starts_at is not None
+                and alert.starts_at < promotion.timestamp
+            ):
+                return _stale(alert, alert.version, promotion)
+            return _already(alert, done)
         holder = f"version {production} is" if production is not None else "no version is"
         return _none(
             "not_production", f"version {alert.version} is not in Production: {holder}", alert
@@ -201,9 +207,33 @@ def decide(
     return Rollback(alert.name, version, timeline[-2], promotion.timestamp, alert.marker)
 
 
+def _already(alert: Alert, done: AuditEntry) -> Decision:
+    """A repeat: the promotion this alert is about was rolled back by this service."""
+    same = alert.marker is not None and (done.reason or "").endswith(alert.marker)
+    about = f"the same alert {alert.marker} was acted on: " if same else ""
+    return Decision(
+        action="already_rolled_back",
+        result="already_rolled_back",
+        reason=f"{about}version {alert.version} was already rolled back to version "
+        f"{done.version} by {done.user} at {_iso(done.timestamp)}",
+        from_version=alert.version,
+        to_version=done.version,
+        alert=alert.name,
+    )
+
+
 def _replay(alert: Alert, acted: set[str | None], version: int, promotion: AuditEntry) -> Decision:
     if alert.marker in acted:
-        return _none("replay", f"the same alert {alert.marker} was already acted on", alert)
+        return _none(
+            "replay",
+            f"the same alert {alert.marker} was acted on before version {version} was "
+            f"promoted again at {_iso(promotion.timestamp)}",
+            alert,
+        )
+    return _stale(alert, version, promotion)
+
+
+def _stale(alert: Alert, version: int, promotion: AuditEntry) -> Decision:
     started = _iso(alert.starts_at) if alert.starts_at else "?"
     return _none(
         "stale",
@@ -277,11 +307,13 @@ class AutoRollback:
         plan = decide(alerts, production, entries, self.clock(), self.window_s, tuple(self._seen))
         if isinstance(plan, Decision):
             return plan
-        if (plan.from_version, plan.promoted_at) in self._done:
-            return _none(
-                "replay",
-                f"this promotion of version {plan.from_version} was already rolled back",
-                alert_name=plan.alert,
+        if (plan.from_version, plan.promoted_at) in self._done:  # the trail lags behind
+            return Decision(
+                action="already_rolled_back",
+                result="already_rolled_back",
+                reason=f"this promotion of version {plan.from_version} was already rolled back",
+                from_version=plan.from_version,
+                alert=plan.alert,
             )
         return self._roll_back(plan)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
     from edm.serving.metrics import Metrics
+    from edm.serving.refusals import NotificationRefusals
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
     from edm.serving.slots import ModelSlots
@@ -37,6 +38,8 @@ class Service:
     executor: ThreadPoolExecutor  # where files are analysed, off the event loop
     auto_rollback: AutoRollback  # decides on Alertmanager's notifications (off by default)
     alert_token: str | None = None  # the bearer token POST /hooks/alertmanager wants, if any
+    alert_token_source: str = "EDM_ALERT_TOKEN"  # where it was read: the 401 names it
+    alert_refusals: NotificationRefusals | None = None  # refused notifications: counted, logged
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
     api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
     limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
