@@ -54,8 +54,12 @@ def clip(tmp_path: Path) -> Path:
 def start_service(store_uri: str, tmp_path: Path) -> Iterator[Callable[..., EdmService]]:
     services: list[EdmService] = []
 
-    def start(*options: str, env: dict[str, str] | None = None) -> EdmService:
-        service = EdmService(store_uri, tmp_path, "--poll-interval", "1", *options, env=env)
+    def start(
+        *options: str, env: dict[str, str] | None = None, entry: list[str] | None = None
+    ) -> EdmService:
+        service = EdmService(
+            store_uri, tmp_path, "--poll-interval", "1", *options, env=env, entry=entry
+        )
         services.append(service)
         return service.wait_started()
 

@@ -52,12 +52,15 @@ class EdmService:
         model_name: str | None = None,
         port: int | None = None,
         api_key: str | None = None,
+        entry: list[str] | None = None,
     ) -> None:
+        """``entry``: what runs the CLI (default ``-m edm``; a test may start a script that
+        wraps it, as ``sleepy_service.py`` does)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = folder / f"serve-{self.port}.log"
         command = [
-            sys.executable, "-m", "edm", "--tracking-uri", store, "serve",
+            sys.executable, *(entry or ["-m", "edm"]), "--tracking-uri", store, "serve",
             "--port", str(self.port), *options,
         ]  # fmt: skip
         if model_name:

@@ -41,7 +41,21 @@ def serve(
     max_upload_mb: float = typer.Option(100.0, help="Largest upload accepted (413 above)."),
     max_audio_seconds: float = typer.Option(900.0, help="Longest audio accepted (413 above)."),
     max_concurrency: int = typer.Option(
-        4, help="Predictions in progress per worker before answering 503 + Retry-After."
+        4,
+        help="Analyses in progress per worker before answering 503 + Retry-After (a request "
+        "takes one only once its body is received and checked).",
+    ),
+    max_receiving: int = typer.Option(
+        64, help="Request bodies being received at once per worker (503 above)."
+    ),
+    body_timeout: str = typer.Option(
+        "30s", help="Time for a request body to arrive whole (408 after): seconds, or 30s, 1m."
+    ),
+    analysis_timeout: str = typer.Option(
+        "120s", help="Time for an analysis, from its slot to the answer (504 after)."
+    ),
+    drain_seconds: float = typer.Option(
+        30.0, help="On SIGTERM, how long the requests in flight may take to finish."
     ),
     shadow_queue: int = typer.Option(
         16, help="Shadow replays waiting at most; more are dropped and counted."
@@ -101,7 +115,8 @@ def serve(
     Alertmanager: POST /hooks/alertmanager (acts only with --auto-rollback, which needs the
     bearer token in EDM_ALERT_TOKEN or in the file EDM_ALERT_TOKEN_FILE names). With
     --api-keys-file, /predict, /model/info and /drift need a client key; /health, /ready and
-    /metrics stay open.
+    /metrics stay open. On SIGTERM the service stops accepting, /ready answers 503, the
+    requests in flight finish (up to --drain-seconds) and it exits 0.
     """
     from uvicorn.config import LOGGING_CONFIG
 
@@ -141,6 +156,10 @@ def serve(
         rate_limit=rate_limit,
         client_concurrency=client_concurrency,
         admin_port=admin_port,
+        body_timeout_s=parse_duration(body_timeout, "--body-timeout"),
+        max_receiving=max_receiving,
+        analysis_timeout_s=parse_duration(analysis_timeout, "--analysis-timeout"),
+        drain_seconds=drain_seconds,
     )
     check_auto_rollback(config)
     clients = len(ApiKeys(api_keys_file)) if api_keys_file else None
@@ -179,7 +198,7 @@ def serve(
             log_level=log_level,
             log_config=log_config,
             access_log=access_log,
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=config.drain_seconds,
         )
     finally:
         if metrics_dir is not None:

@@ -29,6 +29,7 @@ from edm.serving.config import (
     webhook_secret,
 )
 from edm.serving.metrics import Metrics, multiprocess_dir, process_exited
+from edm.serving.stages import on_drain_signal
 from edm.serving.state import Service, error_response
 
 if TYPE_CHECKING:
@@ -68,12 +69,16 @@ def create_app(
         app.state.service = service
         service.slots.start()
         service.shadow.start()
+        restore_signals = on_drain_signal(service.stages.drain)
         try:
             yield
         finally:
+            restore_signals()
             service.shadow.stop()
             service.slots.stop()
-            service.executor.shutdown(wait=True)
+            # The requests are answered (or cancelled after --drain-seconds): what is left is
+            # queued work nobody waits for, and analyses past --analysis-timeout.
+            service.executor.shutdown(wait=False, cancel_futures=True)
             process_exited(os.getpid())
 
     app = FastAPI(
@@ -83,8 +88,10 @@ def create_app(
         lifespan=lifespan,
     )
     from edm.serving.alerts import router as alerts_router
+    from edm.serving.predict import router as predict_router
     from edm.serving.routes import router
 
+    app.include_router(predict_router)
     app.include_router(router)
     app.include_router(alerts_router)
     _add_error_handlers(app)

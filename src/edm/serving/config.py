@@ -48,6 +48,10 @@ class ServeConfig:
     rate_limit: float = 0.0  # requests per minute per client on those routes; 0: no limit
     client_concurrency: int = 0  # predictions in progress per client; 0: no limit
     admin_port: int | None = None  # the hooks' own listener; None: they share the public port
+    body_timeout_s: float = 30.0  # a /predict body must arrive whole within this (408 after)
+    max_receiving: int = 64  # /predict bodies being received at once per worker (503 above)
+    analysis_timeout_s: float = 120.0  # from the analysis slot to the answer (504 after)
+    drain_seconds: float = 30.0  # on SIGTERM, how long requests in flight may take to finish
 
     def __post_init__(self) -> None:
         for name in ("staging_share", "shadow_share"):
@@ -62,6 +66,9 @@ class ServeConfig:
             "summary_interval",
             "rollback_window_s",
             "drift_interval_s",
+            "body_timeout_s",
+            "analysis_timeout_s",
+            "drain_seconds",
         ):
             value = getattr(self, name)
             if not value > 0:
@@ -70,7 +77,13 @@ class ServeConfig:
         for name in ("inference_threads", "torch_threads", "client_concurrency"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be 0 (automatic) or more")
-        for name in ("max_concurrency", "shadow_queue_size", "retry_after_s", "drift_window"):
+        for name in (
+            "max_concurrency",
+            "shadow_queue_size",
+            "retry_after_s",
+            "drift_window",
+            "max_receiving",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
         if self.rate_limit < 0:

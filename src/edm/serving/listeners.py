@@ -11,6 +11,7 @@ connection, which a client cannot forge.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -71,16 +72,31 @@ def run(
         admin_host, admin_port = admin
         sockets.append(uvicorn.Config(app_factory, host=admin_host, port=admin_port).bind_socket())
     server = uvicorn.Server(config)
+
+    class Supervisor(Multiprocess):
+        def terminate_all(self) -> None:
+            for sock in sockets:  # stop accepting while the workers drain: refused, not queued
+                sock.close()
+            super().terminate_all()
+
+    # uvicorn raises the signal again once it has drained, to exit as the signal would: with
+    # this handler in place a drained SIGTERM exits 0 (as one before start-up does).
+    previous = signal.signal(signal.SIGTERM, _exit_drained)
     try:
         if workers > 1:
-            Multiprocess(config, sockets=sockets).run()
+            Supervisor(config, sockets=sockets).run()
         else:
             config.load_app()
             server.run(sockets=sockets)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for sock in sockets:
             sock.close()
     if workers == 1 and not server.started:
         sys.exit(3)  # uvicorn's own exit code when the app cannot start
+
+
+def _exit_drained(signum: int, frame: Any) -> None:
+    raise SystemExit(0)

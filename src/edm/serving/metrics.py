@@ -60,6 +60,8 @@ class Metrics:
     drift_psi: Gauge
     drift_p_value: Gauge
     drift_window: Gauge
+    receiving: Gauge
+    analyses_overrunning: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -157,6 +159,15 @@ class Metrics:
             ),
             drift_window=Gauge(
                 "edm_drift_window_requests", "Production requests in the drift window.",
+                registry=owner, multiprocess_mode="livesum",
+            ),
+            receiving=Gauge(
+                "edm_uploads_receiving", "/predict bodies being received now.",
+                registry=owner, multiprocess_mode="livesum",
+            ),
+            analyses_overrunning=Gauge(
+                "edm_analyses_overrunning",
+                "Analyses answered 504 (--analysis-timeout) whose thread still runs them.",
                 registry=owner, multiprocess_mode="livesum",
             ),
         )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 
 from edm.serving.limits import ClientLimits
+from edm.serving.stages import Stages
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -43,7 +44,8 @@ class Service:
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
     api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
     limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
-    active: int = 0
+    active: int = 0  # analyses in progress (the --max-concurrency slots taken)
+    stages: Stages = field(default_factory=Stages)  # receiving, overrunning, draining
     started_at: float = field(default_factory=time.time)
 
 
