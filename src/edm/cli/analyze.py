@@ -17,7 +17,7 @@ import typer
 
 from edm.atomic import write_text_atomically
 from edm.cli import context
-from edm.cli.output import console, err_console, print_error, print_json
+from edm.cli.output import console, err_console, plain, print_error, print_json
 from edm.errors import ConfigError, EdmError
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def analyze(
 
                 target = (output or Path.cwd()) / f"{stem}.png"
                 plot_structure(analysis.structure, analysis.activations, target, title=path.name)
-                err_console.print(f"Plot: {target}", highlight=False, soft_wrap=True)
+                err_console.print(f"Plot: {plain(target)}", highlight=False, soft_wrap=True)
         except EdmError as exc:
             failed += 1
             print_error(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
@@ -135,7 +135,7 @@ def _emit(
         output.mkdir(parents=True, exist_ok=True)
         target = output / f"{stem}.json"
         write_text_atomically(target, json.dumps(document, indent=2) + "\n")
-        err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+        err_console.print(f"Wrote {plain(target)}", highlight=False, soft_wrap=True)
         return
     folder = output or Path.cwd()
     audio_file = os.path.relpath(analysis.path.resolve(), folder.resolve())
@@ -152,7 +152,7 @@ def _emit(
         return
     target = output / f"{stem}.yaml"
     save_annotation(annotation, target, schema=schema.value)
-    err_console.print(f"Wrote {target}", highlight=False, soft_wrap=True)
+    err_console.print(f"Wrote {plain(target)}", highlight=False, soft_wrap=True)
 
 
 def _annotator_annotation(
@@ -180,7 +180,7 @@ def _print_table(path: Path, structure: TrackStructure) -> None:
     bpm = f"{structure.bpm:.2f} BPM" if structure.bpm is not None else "no beat found"
     sure = f", confidence {structure.confidence.overall:.2f}" if structure.confidence else ""
     table = Table(
-        title=f"{path}  {bpm}, {structure.duration:.1f} s, {len(structure.beats)} beats, "
+        title=f"{plain(path)}  {bpm}, {structure.duration:.1f} s, {len(structure.beats)} beats, "
         f"{len(structure.downbeats)} bars{sure}",
         title_justify="left",
     )
@@ -192,7 +192,7 @@ def _print_table(path: Path, structure: TrackStructure) -> None:
             str(number),
             _clock(section.start),
             _clock(section.end),
-            section.label,
+            plain(section.label),
             f"{section.confidence:.2f}",
             f"{low:.2f}",
             f"{mid:.2f}",
@@ -241,7 +241,7 @@ def _progress(path: Path) -> Iterator[Any]:
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"Analysing {path.name}", total=None)
+        task = progress.add_task(f"Analysing {plain(path.name)}", total=None)
 
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)

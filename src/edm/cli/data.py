@@ -13,7 +13,7 @@ from edm.cli.data_options import (
     min_tier_option,
     tier_summary,
 )
-from edm.cli.output import console, err_console, print_json
+from edm.cli.output import console, err_console, plain, print_json
 
 app = typer.Typer(
     help="Datasets: synthetic tracks, annotation checks, dataset hash.", no_args_is_help=True
@@ -78,7 +78,7 @@ def synth(
     if as_json:
         print_json({"folder": str(out_dir), "tracks": [str(path) for path in written]})
         return
-    console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {out_dir}", highlight=False)
+    console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {plain(out_dir)}", highlight=False)
 
 
 @app.command("other-music")
@@ -111,7 +111,7 @@ def other_music(
     if as_json:
         print_json({"folder": str(out_dir), "tracks": [str(path) for path in written]})
         return
-    console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {out_dir}", highlight=False)
+    console.print(f"Wrote {len(written)} tracks (WAV + YAML) to {plain(out_dir)}", highlight=False)
 
 
 @app.command("check")
@@ -146,7 +146,8 @@ def check(
             raise typer.Exit(1)
         return
     console.print(
-        f"{len(loaded.tracks)} usable tracks ({seconds / 60:.1f} min of audio) in {data_dir}: "
+        f"{len(loaded.tracks)} usable tracks ({seconds / 60:.1f} min of audio) in "
+        f"{plain(data_dir)}: "
         f"{tier_summary(loaded.tier_counts())}",
         highlight=False,
         soft_wrap=True,
@@ -156,9 +157,9 @@ def check(
             f"{len(loaded.excluded)} more left out: not {selection.describe()}", highlight=False
         )
     for entry in loaded.warnings:
-        console.print(f"[yellow]warning[/] {entry}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning[/] {plain(entry)}", highlight=False, soft_wrap=True)
     for entry in loaded.skipped:
-        console.print(f"[yellow]skipped[/] {entry}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]skipped[/] {plain(entry)}", highlight=False, soft_wrap=True)
     console.print(f"Dataset hash of the files used: {loaded.files_hash()}", highlight=False)
     if loaded.skipped:
         raise typer.Exit(1)

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from edm.cli.output import err_console
+from edm.cli.output import err_console, plain
 from edm.data.audio_paths import AUDIO_DIR_ENV
 
 
@@ -49,9 +49,9 @@ def min_confidence_option() -> Any:
 def print_data_notes(skipped: Iterable[object], warnings: Iterable[object]) -> None:
     """One line per skipped file and per file used with a change, on stderr."""
     for entry in warnings:
-        err_console.print(f"[yellow]warning[/] {entry}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning[/] {plain(entry)}", highlight=False, soft_wrap=True)
     for entry in skipped:
-        err_console.print(f"[yellow]skipped[/] {entry}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]skipped[/] {plain(entry)}", highlight=False, soft_wrap=True)
 
 
 def tier_summary(counts: dict[int, int]) -> str:

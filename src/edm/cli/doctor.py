@@ -9,7 +9,7 @@ import typer
 
 from edm import settings
 from edm.cli.context import registry
-from edm.cli.output import console, print_error, print_json
+from edm.cli.output import console, plain, print_error, print_json
 
 if TYPE_CHECKING:
     from edm.registry.checkup import RegistryCheck
@@ -49,11 +49,11 @@ def doctor(
 
         table = Table.grid(padding=(0, 2))
         rows = [
-            ("Tracking URI", health.tracking_uri),
-            ("Registry URI", health.registry_uri),
-            ("Artifact location", health.artifact_location),
-            ("Experiment", health.experiment_name),
-            ("Registered model", health.model_name),
+            ("Tracking URI", plain(health.tracking_uri)),
+            ("Registry URI", plain(health.registry_uri)),
+            ("Artifact location", plain(health.artifact_location)),
+            ("Experiment", plain(health.experiment_name)),
+            ("Registered model", plain(health.model_name)),
             ("Reachable", "[green]yes[/]" if health.reachable else "[red]no[/]"),
         ]
         if health.reachable:
@@ -67,7 +67,7 @@ def doctor(
         if check is not None:
             _print_check(check)
         for run in stale:  # a crashed or killed -9 training: not damage to the registry
-            console.print(f"[bold yellow]Left RUNNING:[/] {run}", highlight=False)
+            console.print(f"[bold yellow]Left RUNNING:[/] {plain(run)}", highlight=False)
     if not health.reachable:
         print_error(f"the tracking store is unreachable: {health.problem}")
         raise typer.Exit(1)
@@ -85,13 +85,13 @@ def doctor(
 def _print_check(check: RegistryCheck) -> None:
     for unfinished in check.unfinished:
         label = "Unfinished promotion" if unfinished.change else "Stale promotion lock"
-        console.print(f"[bold yellow]{label}:[/] {unfinished}", highlight=False)
+        console.print(f"[bold yellow]{label}:[/] {plain(unfinished)}", highlight=False)
     for running in check.in_progress:
-        console.print(f"Promotion in progress: {running}", highlight=False)
+        console.print(f"Promotion in progress: {plain(running)}", highlight=False)
     for found in check.drift:
-        console.print(f"[bold yellow]Alias drift:[/] {found}", highlight=False)
+        console.print(f"[bold yellow]Alias drift:[/] {plain(found)}", highlight=False)
     for problem in check.verification.problems:
-        console.print(f"[bold red]Audit trail:[/] {problem}", highlight=False)
+        console.print(f"[bold red]Audit trail:[/] {plain(problem)}", highlight=False)
     if not (check.unfinished or check.drift or check.verification.problems):
         console.print(
             f"[dim]Registry[/]  no unfinished promotion, aliases match the audit trail, "

@@ -17,7 +17,7 @@ from edm.cli.data_options import (
     min_tier_option,
     print_data_notes,
 )
-from edm.cli.output import console, files_progress, print_json
+from edm.cli.output import console, files_progress, plain, print_json
 from edm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def evaluate(
     print_data_notes(report.skipped, report.warnings)
     if logged:
         console.print(
-            f"Logged {len(report.logged_metrics())} test_* metrics on {resolved.describe()} "
+            f"Logged {len(report.logged_metrics())} test_* metrics on {plain(resolved.describe())} "
             f"(run {logged.run_id}) with its drift reference, and evaluation/per_track.json on "
             f"its evaluation run {logged.evaluation_run_id}",
             highlight=False,
@@ -119,7 +119,7 @@ def _print_report(report: EvaluationReport) -> None:
     from rich.table import Table
 
     tracks = Table(
-        title=f"{report.model} on {report.data_dir}",
+        title=f"{plain(report.model)} on {plain(report.data_dir)}",
         title_justify="left",
         caption="F-measures: beats and bars (downbeats) ±70 ms, boundaries ±0.5 s and ±3 s",
         caption_justify="left",
@@ -129,7 +129,7 @@ def _print_report(report: EvaluationReport) -> None:
         tracks.add_column(title, justify="right", no_wrap=True)
     for row in report.tracks:
         tracks.add_row(
-            row["track"], *(_cell(row.get(key), style) for _, key, style in TRACK_COLUMNS)
+            plain(row["track"]), *(_cell(row.get(key), style) for _, key, style in TRACK_COLUMNS)
         )
     console.print(tracks)
 
@@ -137,7 +137,7 @@ def _print_report(report: EvaluationReport) -> None:
     means.add_column("Metric")
     means.add_column("Value", justify="right")
     for name, value in report.aggregate.items():
-        means.add_row(f"test_{name}", _cell(value))
+        means.add_row(plain(f"test_{name}"), _cell(value))
     console.print(means)
 
 
@@ -146,7 +146,7 @@ def _cell(value: object, style: str = "{:.3f}") -> str:
         return "-"
     if isinstance(value, int | float):
         return style.format(value)
-    return str(value)
+    return plain(value)
 
 
 def _json_number(value: float | None) -> float | None:

@@ -10,7 +10,7 @@ import typer
 
 from edm.cli import output
 from edm.cli.context import registry
-from edm.cli.output import console, format_number, human_time, print_json, styled_stage
+from edm.cli.output import console, format_number, human_time, plain, print_json, styled_stage
 from edm.errors import NoProductionModelError
 
 # rich.table and edm.registry are imported where used: `edm --version` and `edm --help` stay
@@ -45,18 +45,18 @@ def list_models(
         print_json([record.to_dict() for record in records])
         return
     if not records:
-        console.print(EMPTY_HINT.format(uri=reg.store.display_uri), highlight=False)
+        console.print(EMPTY_HINT.format(uri=plain(reg.store.display_uri)), highlight=False)
         return
-    table = Table(title=f"{reg.model_name}", title_justify="left")
+    table = Table(title=plain(reg.model_name), title_justify="left")
     for column in ("Version", "Stage", "Run name", "Val loss", "Backbone", "Created (UTC)"):
         table.add_column(column, justify="right" if column in ("Version", "Val loss") else "left")
     for record in records:
         table.add_row(
             str(record.version),
             styled_stage(record.stage.value),
-            record.run_name or "-",
+            plain(record.run_name or "-"),
             format_number(record.metrics.get("best_val_loss")),
-            record.params.get("backbone", "-"),
+            plain(record.params.get("backbone", "-")),
             human_time(record.created),
         )
     console.print(table)
@@ -85,17 +85,17 @@ def info(
     if as_json:
         print_json(record.to_dict(detail=True))
         return
-    console.print(f"[bold]{reg.model_name}[/] version [bold]{record.version}[/]")
+    console.print(f"[bold]{plain(reg.model_name)}[/] version [bold]{record.version}[/]")
     header = Table.grid(padding=(0, 2))
     for label, value in (
         ("Stage", styled_stage(record.stage.value)),
-        ("Run name", record.run_name or "-"),
-        ("Run id", record.run_id or "-"),
-        ("Run status", record.run_status or "-"),
+        ("Run name", plain(record.run_name or "-")),
+        ("Run id", plain(record.run_id or "-")),
+        ("Run status", plain(record.run_status or "-")),
         ("Created (UTC)", human_time(record.created)),
-        ("Kind", _KIND_TEXT.get(record.kind, record.kind)),
-        ("Source", record.source),
-        ("Description", record.description or "-"),
+        ("Kind", _KIND_TEXT.get(record.kind, plain(record.kind))),
+        ("Source", plain(record.source)),
+        ("Description", plain(record.description or "-")),
     ):
         header.add_row(f"[dim]{label}[/]", value)
     console.print(header)
@@ -187,7 +187,7 @@ def history(
             console.print("No stage changes recorded yet.")
         for found in drift:
             console.print(
-                f"[bold yellow]Not in the trail:[/] {found} "
+                f"[bold yellow]Not in the trail:[/] {plain(found)} "
                 "(recorded by the next promote, rollback or 'edm models repair')",
                 highlight=False,
             )
@@ -219,7 +219,7 @@ def repair(
         print_json(settled.to_dict() | {"verification": verification.to_dict()})
     else:
         for held in settled.broken_locks:
-            console.print(f"Broke a stale promotion lock: {held}", highlight=False)
+            console.print(f"Broke a stale promotion lock: {plain(held)}", highlight=False)
         for entry in settled.finished:
             console.print("Finished a crashed change. " + _describe_change(entry))
         for entry in settled.external:
@@ -257,7 +257,11 @@ def compare(
             mark = "[bold yellow]≠[/]" if row.differs else ""
             style = "bold" if row.differs else None
             table.add_row(
-                mark, row.name, format_number(row.left), format_number(row.right), style=style
+                mark,
+                plain(row.name),
+                format_number(row.left),
+                format_number(row.right),
+                style=style,
             )
         console.print(table)
 
@@ -276,7 +280,7 @@ def load_production(
     if as_json:
         print_json({"version": reg.stage_holders().production, "checkpoint": str(path)})
         return
-    console.print(str(path), highlight=False, soft_wrap=True)
+    console.print(plain(path), highlight=False, soft_wrap=True)
 
 
 def _describe_change(entry: AuditEntry) -> str:
@@ -303,7 +307,7 @@ def _key_value_table(title: str, values: Mapping[str, Any]) -> Table:
     table.add_column("Name", style="dim")
     table.add_column("Value")
     for key in sorted(values):
-        table.add_row(key, format_number(values[key]))
+        table.add_row(plain(key), format_number(values[key]))
     if not values:
         table.add_row("-", "-")
     return table
@@ -325,8 +329,8 @@ def _audit_table(title: str, entries: Sequence[AuditEntry]) -> Table:
             str(e.version),
             change,
             action,
-            e.user,
-            e.reason or "",
+            plain(e.user),
+            plain(e.reason or ""),
         )
     if not entries:
         table.add_row("-", "-", "no stage changes", "", "", "")

@@ -9,7 +9,7 @@ import typer
 
 from edm.cli import context
 from edm.cli.analyze import MODEL_HELP
-from edm.cli.output import console, files_progress, print_error, print_json
+from edm.cli.output import console, files_progress, plain, print_error, print_json
 from edm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -102,8 +102,8 @@ def _print_table(result: FolderDrift, resolved: ResolvedModel, reference: DriftR
     from rich.table import Table
 
     table = Table(
-        title=f"{result.folder} ({len(result.analysed)} files) against the reference of "
-        f"{resolved.describe()} ({reference.n_tracks} tracks, {reference.created})",
+        title=f"{plain(result.folder)} ({len(result.analysed)} files) against the reference of "
+        f"{plain(resolved.describe())} ({reference.n_tracks} tracks, {plain(reference.created)})",
         title_justify="left",
         caption="PSI over the reference's quantiles (0.1 warn, 0.2 drift); KS two-sample p-value",
         caption_justify="left",
@@ -113,7 +113,7 @@ def _print_table(result: FolderDrift, resolved: ResolvedModel, reference: DriftR
     for feature in result.features:
         style = STATUS_STYLES.get(feature.status, "")
         table.add_row(
-            feature.feature,
+            plain(feature.feature),
             _number(feature.reference.mean),
             _number(feature.recent.mean),
             _number(feature.psi, "{:.3f}"),
@@ -122,7 +122,7 @@ def _print_table(result: FolderDrift, resolved: ResolvedModel, reference: DriftR
         )
     console.print(table)
     if result.drifted:
-        console.print(f"[bold red]Drift:[/] {', '.join(result.drifted)}", highlight=False)
+        console.print(f"[bold red]Drift:[/] {plain(', '.join(result.drifted))}", highlight=False)
     else:
         console.print("No feature drifts.", highlight=False)
 

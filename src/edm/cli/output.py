@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 # Piped or redirected, nothing is cut: no terminal width to fit, so tables get room for every
@@ -40,6 +41,14 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def plain(value: object) -> str:
+    """Text that did not come from the code (a reason, a user or run name, a tag, a path, an
+    error), made safe for Rich markup: ``[alert 59905c63 since ...]`` is printed as it is, not
+    read as a tag and dropped. Everything a table or a console prints from outside goes
+    through here."""
+    return escape(str(value))
+
+
 def styled_stage(stage: str) -> str:
     style = STAGE_STYLES.get(stage, "")
     return f"[{style}]{stage}[/]" if style else stage
@@ -54,11 +63,12 @@ def human_time(value: str | datetime | None) -> str:
 
 
 def format_number(value: Any) -> str:
+    """A metric, param or tag value for a table cell (a text value is escaped)."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return plain(value)
 
 
 def print_error(message: str) -> None:

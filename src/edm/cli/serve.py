@@ -18,7 +18,7 @@ from pathlib import Path
 import typer
 
 from edm.cli.context import CliState
-from edm.cli.output import console, err_console
+from edm.cli.output import console, err_console, plain
 from edm.errors import ConfigError
 
 APP_FACTORY = "edm.serving.app:create_app_from_environment"
@@ -182,7 +182,8 @@ def serve(
     keys = f"API keys for {clients} client(s)" if clients is not None else "no API keys"
     hooks = f"hooks on http://{admin_host}:{admin_port}" if admin_port else "hooks on --port"
     console.print(
-        f"edm serve: {store.display_uri}, model '{config.model_name or settings.model_name()}', "
+        f"edm serve: {plain(store.display_uri)}, "
+        f"model '{plain(config.model_name or settings.model_name())}', "
         f"http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), {keys}, "
         f"{hooks}, webhooks {webhooks}, auto-rollback {rollback}",
         highlight=False,
@@ -225,4 +226,4 @@ def api_key(
         print(line)
         return
     print(key)  # the only copy of the key: give it to the client
-    err_console.print(f"add to the keys file: {line}", highlight=False, soft_wrap=True)
+    err_console.print(f"add to the keys file: {plain(line)}", highlight=False, soft_wrap=True)

@@ -16,7 +16,7 @@ from edm.cli.data_options import (
     print_data_notes,
     tier_summary,
 )
-from edm.cli.output import console, err_console
+from edm.cli.output import console, err_console, plain
 from edm.errors import ConfigError
 
 
@@ -125,7 +125,7 @@ def train(
     print_data_notes(job.skipped, job.warnings)
     result = job.result
     console.print(
-        f"Trained [bold]{result.run_name}[/] on {job.n_train_tracks} tracks "
+        f"Trained [bold]{plain(result.run_name)}[/] on {job.n_train_tracks} tracks "
         f"(validation: {job.n_val_tracks}): best val loss {result.best_val_loss:.4f} "
         f"at epoch {result.best_epoch + 1} of {result.epochs_run}"
         + (" (stopped early)" if result.stopped_early else ""),
@@ -134,13 +134,14 @@ def train(
     excluded = f"; {job.n_excluded_tracks} left out by --min-*" if job.n_excluded_tracks else ""
     console.print(f"Tracks used: {tier_summary(job.tier_counts)}{excluded}", highlight=False)
     console.print(
-        f"Checkpoints: {result.best_checkpoint}, {result.last_checkpoint}",
+        f"Checkpoints: {plain(result.best_checkpoint)}, {plain(result.last_checkpoint)}",
         highlight=False,
         soft_wrap=True,
     )
     if result.model_version is not None:
         console.print(
-            f"Registered version [bold]{result.model_version}[/] (stage None), run {result.run_id}",
+            f"Registered version [bold]{result.model_version}[/] (stage None), "
+            f"run {plain(result.run_id)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -151,7 +152,7 @@ def _report_interrupt(last: Path, registered: bool) -> None:
     ended = "the run ended KILLED; " if registered else ""
     kept = f"last checkpoint {last}" if last.is_file() else "no epoch finished, no checkpoint"
     err_console.print(
-        f"[red]Interrupted ({interrupts.received()}):[/] {ended}{kept}",
+        f"[red]Interrupted ({interrupts.received()}):[/] {ended}{plain(kept)}",
         highlight=False,
         soft_wrap=True,
     )

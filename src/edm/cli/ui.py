@@ -8,7 +8,7 @@ import sys
 import typer
 
 from edm.cli.context import CliState
-from edm.cli.output import console
+from edm.cli.output import console, plain
 from edm.errors import ConfigError, StoreError
 
 
@@ -23,7 +23,7 @@ def ui(
     state = ctx.find_root().obj or CliState()
     store = resolve_store(state.tracking_uri)
     if store.is_remote:
-        console.print(f"This store is a tracking server: its UI is at {store.display_uri}")
+        console.print(f"This store is a tracking server: its UI is at {plain(store.display_uri)}")
         return
     _check_can_listen(host, port)
     if store.local_dir is not None:
@@ -41,7 +41,9 @@ def ui(
     if store.artifact_root:
         os.environ["MLFLOW_DEFAULT_ARTIFACT_ROOT"] = store.artifact_root
         command += ["--no-serve-artifacts"]
-    console.print(f"MLflow UI for {store.display_uri} at http://{host}:{port} (Ctrl-C stops it)")
+    console.print(
+        f"MLflow UI for {plain(store.display_uri)} at http://{plain(host)}:{port} (Ctrl-C stops it)"
+    )
     sys.stdout.flush()
     # MLflow's background job runner (a dozen processes for GenAI jobs) is not needed here.
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
