@@ -14,6 +14,10 @@ Then a promotion during load: the ``production`` alias moves to the second versi
 answers). ``mlflow models serve`` resolves the alias once at start, so it is restarted:
 failed requests, seconds it refuses connections, seconds until it answers again.
 
+Last, slow senders: the honest clients against ``edm serve`` without, then with
+``--slow-senders`` clients (16) that send a 1 MB body a byte a second (``slow_senders.py``);
+their req/s and p99 both ways (``--only-slow-senders`` runs this part alone).
+
     python bench/serve_load.py [--seconds 30] [--concurrency 8] [--clips 4] [--model best.pt]
 """
 
@@ -26,7 +30,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +41,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import slow_senders
+from bench.load_clients import Load, run_load
 
 MODEL = "edm-structure-detector"
 SAMPLE_RATE = 22050
@@ -166,63 +174,6 @@ def _session_rss(session: int) -> int:
     return total
 
 
-@dataclass
-class Load:
-    latencies: list[float] = field(default_factory=list)
-    failures: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    first_version_at: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def fail(self, what: str) -> None:
-        self.failures += 1
-        self.errors[what] = self.errors.get(what, 0) + 1
-
-    def summary(self) -> dict[str, float]:
-        ok = sorted(self.latencies)
-        return {
-            "requests_per_s": len(ok) / self.seconds if self.seconds else 0.0,
-            "p50_s": statistics.median(ok) if ok else float("nan"),
-            "p99_s": ok[min(len(ok) - 1, int(0.99 * len(ok)))] if ok else float("nan"),
-            "ok": len(ok),
-            "failed": self.failures,
-        }
-
-
-async def run_load(
-    url: str, bodies: list[tuple[bytes, dict[str, str]]], concurrency: int, seconds: float,
-    on_tick: object = None,
-) -> Load:  # fmt: skip
-    load = Load()
-    started = time.perf_counter()
-    deadline = started + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async def client(index: int, http: httpx.AsyncClient) -> None:
-        turn = index
-        while time.perf_counter() < deadline:
-            body, headers = bodies[turn % len(bodies)]
-            turn += 1
-            sent = time.perf_counter()
-            try:
-                response = await http.post(url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                load.fail(type(exc).__name__)
-                await asyncio.sleep(0.05)  # a refused connection fails at once: do not spin
-                continue
-            if response.status_code != 200:
-                load.fail(f"HTTP {response.status_code}")
-                continue
-            load.latencies.append(time.perf_counter() - sent)
-            version = response.headers.get("X-EDM-Model-Version", "")
-            load.first_version_at.setdefault(version, time.perf_counter() - started)
-
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-        await asyncio.gather(*(client(i, http) for i in range(concurrency)))
-    load.seconds = time.perf_counter() - started
-    return load
-
-
 def edm_bodies(clips: list[Path]) -> list[tuple[bytes, dict[str, str]]]:
     return [(clip.read_bytes(), {"Content-Type": "audio/wav"}) for clip in clips]
 
@@ -292,6 +243,8 @@ def main() -> None:
     parser.add_argument(
         "--edm-option", action="append", default=[], help="extra edm serve option (repeatable)"
     )
+    parser.add_argument("--slow-senders", type=int, default=16, help="beside the honest clients")
+    parser.add_argument("--only-slow-senders", action="store_true", help="skip MLflow, promotion")
     args = parser.parse_args()
 
     from edm.settings import mlflow_environment_defaults
@@ -331,6 +284,10 @@ def main() -> None:
                           folder / "mlflow.log")  # fmt: skip
 
         edm_in, mlflow_in = edm_bodies(clips), mlflow_bodies(clips)
+        slow = slow_senders.honest_with_and_without(edm_server(), edm_in, args)
+        if args.only_slow_senders:
+            slow_senders.report(slow, args)
+            return
         steady = {  # MLflow also with one torch thread, as edm serve runs each file
             "mlflow": steady_load(mlflow_server(), "/ping", "/invocations", mlflow_in, args),
             "mlflow_1t": steady_load(mlflow_server(1), "/ping", "/invocations", mlflow_in, args),
@@ -346,6 +303,7 @@ def main() -> None:
             mlflow_server(), "/ping", "/invocations", mlflow_in, args, store, second, restart=True
         )
     report(steady, promotion, args)
+    slow_senders.report(slow, args)
 
 
 def report(steady: dict, promotion: dict, args: argparse.Namespace) -> None:
