@@ -19,7 +19,17 @@ from tests.servers import free_port, start_logged, stop, wait_for_http
 
 
 class PrometheusServer:
-    def __init__(self, binary: str, folder: Path, service_target: str) -> None:
+    def __init__(
+        self,
+        binary: str,
+        folder: Path,
+        service_target: str,
+        *,
+        rule_files: list[str] | None = None,
+        alertmanager: str | None = None,
+    ) -> None:
+        """``rule_files``: instead of the repository's; ``alertmanager``: host:port to send the
+        alerts to (by default none: the rules' states are read from the API)."""
         self.binary = binary
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -30,8 +40,13 @@ class PrometheusServer:
         config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
         # Fast enough for a test: the rules' windows still hold several samples.
         config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-        config["rule_files"] = [str(PROMETHEUS_DIR / pattern) for pattern in config["rule_files"]]
-        config.pop("alerting")  # no Alertmanager here: the rules' states are read from the API
+        config["rule_files"] = rule_files or [
+            str(PROMETHEUS_DIR / pattern) for pattern in config["rule_files"]
+        ]
+        if alertmanager is None:
+            config.pop("alerting")
+        else:
+            config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
         for job in config["scrape_configs"]:
             target = service_target if job["job_name"] == "edm-serve" else f"127.0.0.1:{self.port}"
             job["static_configs"] = [{"targets": [target]}]
