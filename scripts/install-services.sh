@@ -37,7 +37,19 @@ if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; th
 else
   missing_lean+=(openjdk-17-jre-headless)
 fi
+# Chromium (Debian's) for edm annotate's browser tests, which Playwright drives through its
+# executable_path; npm fetches the annotator page's wavesurfer.js (scripts/vendor-js.sh).
+if [ "$only" = all ]; then
+  if command -v chromium >/dev/null 2>&1; then
+    echo "Chromium (for the annotator's browser tests): present"
+  else
+    missing_lean+=(chromium)
+  fi
+  command -v npm >/dev/null 2>&1 || missing_lean+=(npm)
+fi
+vendor_js() { [ "$only" = all ] && bash "$(dirname "$0")/vendor-js.sh"; return 0; }
 if [ "${#missing[@]}" -eq 0 ] && [ "${#missing_lean[@]}" -eq 0 ]; then
+  vendor_js
   exit 0
 fi
 all=("${missing[@]}" "${missing_lean[@]}")
@@ -60,3 +72,5 @@ command -v java >/dev/null
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 command -v prometheus >/dev/null && command -v promtool >/dev/null
 command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null
+command -v chromium >/dev/null
+vendor_js

@@ -33,4 +33,7 @@ has_module torch || { echo "torch did not install" >&2; exit 1; }
 
 "${PIP[@]}" install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/python" -c "import edm, mlflow" || { echo "edm did not install" >&2; exit 1; }
+# edm annotate's page: wavesurfer.js from the npm registry into a git-ignored folder. Without npm
+# the rest works; install-services.sh installs npm and runs it again.
+bash scripts/vendor-js.sh || echo "edm annotate's page lacks wavesurfer.js for now (see above)" >&2
 echo "environment ready: $VENV"

@@ -13,6 +13,7 @@ import typer
 from edm import settings
 from edm.cli import (
     analyze,
+    annotate,
     batch,
     data,
     doctor,
@@ -44,6 +45,7 @@ app.command("train")(train.train)
 app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)
 app.command("analyze")(analyze.analyze)
+app.command("annotate")(annotate.annotate)
 app.command("evaluate")(evaluate.evaluate)
 app.command("serve")(serve.serve)
 app.command("api-key")(serve.api_key)
