@@ -121,6 +121,10 @@ def create_app(config: AnnotateConfig) -> FastAPI:
             raise HttpError(404, "no such track")
         return track
 
+    def needs_if_match(request: Request) -> None:
+        if not request.headers.get("if-match"):
+            raise HttpError(428, "a save needs If-Match with the ETag that was read")
+
     async def body(request: Request, model: type[BaseModel]) -> Any:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
@@ -211,6 +215,7 @@ def create_app(config: AnnotateConfig) -> FastAPI:
     async def save(id: str, request: Request) -> JSONResponse:
         found = track_of(id)
         edit = await body(request, Edit)
+        needs_if_match(request)
         if not found.annotated:
             raise HttpError(404, "no annotation to save onto yet: open the track first")
         try:
@@ -269,6 +274,7 @@ def create_app(config: AnnotateConfig) -> FastAPI:
     async def restore(id: str, request: Request) -> JSONResponse:
         found = track_of(id)
         wanted = await body(request, _Restore)
+        needs_if_match(request)
         try:
             etag = await run_in_threadpool(
                 store.restore, found.yaml, wanted.version, request.headers.get("if-match")
