@@ -27,3 +27,34 @@ def server(tracks: Path, tmp_path: Path) -> Iterator[AnnotateServer]:
     )
     with AnnotateServer(config) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from tests.annotate.browser import ARGS, chromium_path, require_page_assets
+
+    executable = chromium_path()
+    require_page_assets()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: object, server: AnnotateServer) -> Iterator[object]:
+    """A new tab on the annotator, its errors collected; one 1400x900 context per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+
+    def new_tab(track: str | None = None) -> object:
+        tab = context.new_page()
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.goto(server.url + "/" + (f"?track={track}" if track else ""))
+        return tab
+
+    new_tab.errors = errors  # type: ignore[attr-defined]
+    yield new_tab
+    context.close()
+    assert not errors, errors

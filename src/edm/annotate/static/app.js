@@ -147,11 +147,7 @@ async function propose(id, job) {
 async function showTrack(doc) {
   page.doc = doc;
   page.editor = new Editor(doc, () => { renderRegions(); renderTable(); renderFields(); });
-  const meta = doc.metadata;
-  $("#meta").textContent = `${doc.form === "annotator" ? "annotator form" : "edm form"} · tier ${meta.tier} · source ${meta.source}`
-    + (meta.proposed_by ? ` · proposed by ${meta.proposed_by}` : "")
-    + (meta.verified_by ? ` · verified by ${meta.verified_by}` : "")
-    + ` · status ${doc.status.replace("_", " ")}`;
+  renderMeta(doc);
   renderFields();
   renderTable();
   loadHistory();
@@ -194,12 +190,18 @@ async function showTrack(doc) {
     if (!region.id.startsWith("b")) return;
     page.editor.moveBoundary(Number(region.id.slice(1)), region.start, quantise());
   });
-  page.regions.on("region-clicked", (region, event) => {
-    const index = Number(region.id.slice(1));
-    page.editor.selected = index;
+  page.regions.on("region-clicked", (region) => {
+    page.editor.selected = Number(region.id.slice(1)); // the click seeks there too
     renderTable();
-    if (region.id.startsWith("s")) { event.stopPropagation(); page.ws.setTime(region.start); }
   });
+}
+
+function renderMeta(doc) {
+  const meta = doc.metadata;
+  $("#meta").textContent = `${doc.form === "annotator" ? "annotator form" : "edm form"} · tier ${meta.tier} · source ${meta.source}`
+    + (meta.proposed_by ? ` · proposed by ${meta.proposed_by}` : "")
+    + (meta.verified_by ? ` · verified by ${meta.verified_by}` : "")
+    + ` · status ${doc.status.replace("_", " ")}`;
 }
 
 function destroyWave() {
@@ -300,6 +302,8 @@ async function save(reviewed) {
     });
     page.etag = body.etag;
     page.editor.dirty = false;
+    const fresh = await api(`/api/track?id=${q(page.current)}`);
+    if (fresh.etag === page.etag) renderMeta(fresh.body);
     toast(reviewed ? "Saved as reviewed" : "Draft saved");
     await loadTracks();
     loadHistory();
