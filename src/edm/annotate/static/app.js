@@ -101,6 +101,9 @@ async function openTrack(id) {
   $("#track-title").textContent = id;
   for (const hidden of ["#track-error", "#job", "#conflict"]) $(hidden).hidden = true;
   destroyWave();
+  // The track and its peaks are fetched together: the peaks are most of the bytes.
+  page.peaks = api(`/api/peaks?id=${q(id)}`);
+  page.peaks.catch(() => {}); // a track without audio says so itself
   let found;
   try {
     found = await api(`/api/track?id=${q(id)}`);
@@ -152,7 +155,7 @@ async function showTrack(doc) {
   renderTable();
   loadHistory();
   if (!doc.audio) { showTrackError(doc.audio_error || "no audio for this track"); return; }
-  const { body: peaks } = await api(`/api/peaks?id=${q(doc.id)}`);
+  const { body: peaks } = await page.peaks;
   const channels = ["low", "mid", "high"].map((band) => peaks[band].map((v) => v / peaks.scale));
   page.regions = RegionsPlugin.create();
   page.ws = WaveSurfer.create({
@@ -435,6 +438,8 @@ function nextTrack(step) {
 // ------------------------------------------------------------------ start
 
 async function start() {
+  const listing = api("/api/tracks");
+  listing.catch(() => {}); // 401 until signed in
   const { body: session } = await api("/api/session");
   page.session = session;
   $("#folder").textContent = session.folder;
@@ -451,7 +456,9 @@ async function start() {
   }
   $("#reviewer").textContent = `reviewer: ${session.reviewer}`;
   bindControls();
-  await loadTracks();
+  const { body: listed } = await listing;
+  page.tracks = listed.tracks;
+  renderQueue(listed.counts);
   const wanted = new URLSearchParams(location.search).get("track");
   const first = wanted || page.tracks.find((t) => t.status !== "reviewed")?.id;
   if (first) await openTrack(first);
