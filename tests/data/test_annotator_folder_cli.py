@@ -70,7 +70,10 @@ def test_annotator_folder_checks_trains_and_evaluates(
     )
     warnings = [line for line in checked.stdout.splitlines() if line.startswith("warning")]
     assert len(warnings) == 2
-    assert "warehouse.yaml: unknown section label 'bridge'" in warnings[1]
+    assert (
+        "warehouse.yaml: section label 'bridge' (structure[3]) read as 'breakdown'" in warnings[1]
+    )
+    assert "bridge -> breakdown: 1" in checked.stdout and "Unmapped labels: 0" in checked.stdout
     assert "afterglow.yaml: energy.by_section covers 2 of 7 sections" in warnings[0]
     monkeypatch.delenv("EDM_AUDIO_DIR")
 

@@ -64,12 +64,14 @@ def test_by_section_out_of_order_is_put_in_structure_order() -> None:
     assert energy.high[0] == 0.13 and energy.high[-1] == 0.15
 
 
-def test_a_three_four_signature_and_an_unknown_label_give_one_warning() -> None:
+def test_a_three_four_signature_and_a_mapped_label_give_one_warning() -> None:
+    # Before issue 33 'bridge' was read as 'unlabeled', the silence class, and trained on.
     warnings: list[str] = []
     annotation = load_annotation(WAREHOUSE, warnings)
     assert annotation.audio.time_signature == "3/4" and annotation.audio.beats_per_bar == 3
-    assert annotation.structure[3].label == "unlabeled"
-    assert warnings == ["unknown section label 'bridge' (structure[3]) read as 'unlabeled'"]
+    assert annotation.structure[3].label == "breakdown"
+    assert annotation.structure[3].source_label == "bridge"
+    assert warnings == ["section label 'bridge' (structure[3]) read as 'breakdown'"]
 
 
 def test_energy_for_some_sections_only_is_left_out_with_a_warning() -> None:

@@ -10,10 +10,42 @@ from edm.vocabulary import LABELS
 FPS = 50.0
 
 
-def test_beats_include_pickups_and_downbeats_every_bar(make_annotation) -> None:
+def test_beats_start_at_the_first_downbeat_and_downbeats_come_every_bar(make_annotation) -> None:
     annotation = make_annotation()  # 120 BPM, first downbeat 0.5 s, 10 s long
-    np.testing.assert_allclose(beat_times(annotation), np.arange(0.0, 10.0, 0.5))
+    # Before issue 33 a beat at 0.0 s (before bar 1) was a target too.
+    np.testing.assert_allclose(beat_times(annotation), np.arange(0.5, 10.0, 0.5))
     np.testing.assert_allclose(downbeat_times(annotation), [0.5, 2.5, 4.5, 6.5, 8.5])
+
+
+def test_no_beat_targets_in_the_silence_before_and_after_the_music(make_annotation) -> None:
+    # 20 s of silence, the music, 20 s of silence: before, 40 of the beats lay in the silence.
+    music = make_annotation()
+    annotation = music.model_copy(
+        update={
+            "audio": music.audio.model_copy(
+                update={"downbeat": 20.0, "duration": 50.0, "music_end": 30.0}
+            ),
+            "structure": [e.model_copy(update={"time": e.time + 19.5}) for e in music.structure],
+        }
+    )
+    assert annotation.problems() == []
+    beats = beat_times(annotation)
+    assert beats[0] == pytest.approx(20.0) and beats[-1] < 30.0 and beats.size == 20
+    targets = frame_targets(annotation, 2500, FPS)
+    assert targets.beat[: 19 * 50].sum() == 0 and targets.beat[int(30.1 * 50) :].sum() == 0
+    unlabeled = LABELS.index("unlabeled")
+    assert (targets.label[:1000] == unlabeled).all() and (targets.label[1510:] == unlabeled).all()
+
+
+def test_three_four_annotations_give_bars_of_three_beats(make_annotation) -> None:
+    music = make_annotation()
+    annotation = music.model_copy(
+        update={"audio": music.audio.model_copy(update={"time_signature": "3/4"})}
+    )
+    np.testing.assert_allclose(downbeat_times(annotation), [0.5, 2.0, 3.5, 5.0, 6.5, 8.0, 9.5])
+    targets = frame_targets(annotation, 501, FPS)
+    assert targets.downbeat[[25, 100, 175]].tolist() == [1.0, 1.0, 1.0]
+    assert targets.downbeat[125] == 0.0
 
 
 def test_target_shapes_and_types(make_annotation) -> None:
@@ -29,10 +61,10 @@ def test_target_shapes_and_types(make_annotation) -> None:
 
 def test_beats_are_one_on_the_frame_and_half_beside(make_annotation) -> None:
     targets = frame_targets(make_annotation(), 501, FPS)
-    assert targets.beat[[0, 25, 50, 475]].tolist() == [1.0, 1.0, 1.0, 1.0]
-    assert targets.beat[[1, 24, 26, 49, 51]].tolist() == [0.5] * 5
-    assert targets.beat[[2, 12, 23, 27]].tolist() == [0.0] * 4
-    assert targets.beat.sum() == pytest.approx(20 * 2.0 - 0.5)  # frame 0 has one neighbour
+    assert targets.beat[[25, 50, 475]].tolist() == [1.0, 1.0, 1.0]
+    assert targets.beat[[24, 26, 49, 51]].tolist() == [0.5] * 4
+    assert targets.beat[[0, 1, 2, 12, 23, 27]].tolist() == [0.0] * 6  # no beat before bar 1
+    assert targets.beat.sum() == pytest.approx(19 * 2.0)
     assert targets.downbeat[[25, 125, 225]].tolist() == [1.0, 1.0, 1.0]
     assert targets.downbeat[[0, 50, 75]].tolist() == [0.0, 0.0, 0.0]
 

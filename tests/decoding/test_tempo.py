@@ -139,7 +139,9 @@ def _one_period(weights, frames, period, cycles_per_frame, search):  # type: ign
     folded = np.bincount(bins, weights=weights, minlength=n_bins) * (period * cycles_per_frame)
     index = np.arange(n_bins)
     on_grid = folded[(index[:, None] + np.arange(-2, 3)) % n_bins].mean(axis=1)
-    offsets = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
+    offsets: tuple[float, ...] = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
+    if n_bins >= 80:  # slow grids: their fifths count against them too
+        offsets += (1 / 5, 2 / 5, 3 / 5, 4 / 5)
     shifts = np.array([round(offset * n_bins) for offset in offsets])
     weight = np.array([search.half_beat_weight if o == 0.5 else 1.0 for o in offsets])
     off_grid = (on_grid[(index[None, :] + shifts[:, None]) % n_bins] * weight[:, None]).max(axis=0)

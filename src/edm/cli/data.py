@@ -124,11 +124,13 @@ def check(
 ) -> None:
     """Validate every annotation of a data folder (ours or the spec project's form); list the
     files that would be skipped, and the hash of the files a training would use."""
+    from edm.data.label_map import mapping_report
     from edm.data.tracks import TrackSelection, load_dataset
 
     selection = TrackSelection(min_tier, min_confidence)
     loaded = load_dataset(data_dir, audio_dirs=as_paths(audio_dir), selection=selection)
     seconds = sum(track.annotation.audio.duration for track in loaded.tracks)
+    labels = mapping_report(e for track in loaded.tracks for e in track.annotation.structure)
     if as_json:
         print_json(
             {
@@ -138,6 +140,7 @@ def check(
                 "tracks_per_tier": loaded.tier_counts(),
                 "left_out": len(loaded.excluded),
                 "warnings": [str(entry) for entry in loaded.warnings],
+                "labels": labels,
                 "skipped": [str(entry) for entry in loaded.skipped],
                 "dataset_hash": loaded.files_hash(),
             }
@@ -158,6 +161,15 @@ def check(
         )
     for entry in loaded.warnings:
         console.print(f"[yellow]warning[/] {plain(entry)}", highlight=False, soft_wrap=True)
+    if labels["counts"]:
+        console.print(
+            "Labels mapped onto ours (label_map.yaml beside the annotations adds to the table):",
+            highlight=False,
+        )
+        for source, count in labels["counts"].items():
+            ours = labels["mapped"].get(source, "unknown (ignored in training)")
+            console.print(f"  {plain(source)} -> {ours}: {count}", highlight=False)
+    console.print(f"Unmapped labels: {labels['unmapped_total']}", highlight=False)
     for entry in loaded.skipped:
         console.print(f"[yellow]skipped[/] {plain(entry)}", highlight=False, soft_wrap=True)
     console.print(f"Dataset hash of the files used: {loaded.files_hash()}", highlight=False)

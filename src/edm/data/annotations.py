@@ -6,8 +6,9 @@ audio:
   duration: 84.2             # seconds (at most a day)
   bpm: 128.0                 # 20..400
   downbeat: 1.37             # time in seconds of the first downbeat (bar 1, beat 1)
-  time_signature: 4/4
+  time_signature: 4/4        # 3/4 too: bars (and the downbeat targets) of 3 beats
   key: F minor               # optional
+  music_end: 82.0            # optional: where the music stops (silence after it has no beats)
 structure:                   # each entry starts a section; it lasts until the next one starts
   - {bar: 1, label: intro, time: 1.37}
   - {bar: 9, label: buildup, time: 16.37, confidence: 0.9}   # confidence is optional, 0..1
@@ -30,7 +31,12 @@ metadata:
 ```
 
 Within a track a value holds from its start until the next one starts; the last holds until the
-end of the track, and frames before the first start have none (label ``unlabeled``, energy 0).
+end of the track (or ``audio.music_end``), and frames before the first start have none (label
+``unlabeled``, energy 0). Beats run from bar 1 (``audio.downbeat``) to the music's end.
+
+A label outside our vocabulary is mapped by the dataset's table (:mod:`edm.data.label_map`:
+``bridge`` is read as ``breakdown``); one that no table maps is ``unknown``, which training
+ignores. The label as written stays in ``source_label``.
 
 The spec project's annotator writes the same information slightly differently (a list time
 signature, energy ``by_section``): :mod:`edm.data.annotator_schema` describes that form. Each
@@ -55,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edm.atomic import write_text_atomically
 from edm.data.annotator_schema import SCHEMAS, from_annotator, is_annotator_form, to_annotator
+from edm.data.label_map import UNKNOWN_LABEL, map_label, table_for
 from edm.data.yaml_io import (
     DOCUMENT,
     FlowList,
@@ -90,6 +97,7 @@ class AudioInfo(_Strict):
     downbeat: float = Field(ge=0.0)
     time_signature: str = "4/4"
     key: str | None = None
+    music_end: float | None = Field(default=None, gt=0.0, le=MAX_DURATION_SECONDS)
 
     @field_validator("time_signature")
     @classmethod
@@ -104,6 +112,11 @@ class AudioInfo(_Strict):
         return int(self.time_signature.split("/")[0])
 
     @property
+    def music_stop(self) -> float:
+        """Where the music ends: ``music_end`` when given, else the track's end."""
+        return self.duration if self.music_end is None else min(self.music_end, self.duration)
+
+    @property
     def beat_duration(self) -> float:
         return 60.0 / self.bpm
 
@@ -116,9 +129,10 @@ class StructureEntry(_Strict):
     """One ``structure:`` entry: the section that starts at ``bar`` (and ``time``)."""
 
     bar: int = Field(ge=1, le=MAX_BAR)
-    label: Label
+    label: Literal[Label, "unknown"]  # unknown: outside every mapping, ignored in training
     time: float = Field(ge=0.0)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    source_label: str | None = None  # the label as written, when it was mapped or unknown
 
 
 class BoundaryChange(_Strict):
@@ -187,6 +201,15 @@ class Annotation(_Strict):
             found.append(
                 ("audio.downbeat", f"{self.audio.downbeat} is not before the end ({duration} s)")
             )
+        music_end = self.audio.music_end
+        if music_end is not None and not self.audio.downbeat < music_end <= duration:
+            found.append(
+                (
+                    "audio.music_end",
+                    f"{music_end} is not after the downbeat ({self.audio.downbeat} s) and "
+                    f"within the track ({duration} s)",
+                )
+            )
         previous: StructureEntry | None = None
         for i, section in enumerate(self.structure):
             if section.time >= duration:
@@ -234,18 +257,27 @@ class Annotation(_Strict):
         return annotation_path.parent / self.audio.file
 
 
-def parse_annotation(data: Any, path: Path | str, warnings: list[str] | None = None) -> Annotation:
+def parse_annotation(
+    data: Any,
+    path: Path | str,
+    warnings: list[str] | None = None,
+    label_map: dict[str, str | None] | None = None,
+) -> Annotation:
     """Validate already-parsed YAML data in either form; ``path`` only names the file in errors.
 
-    What was read but changed (an unknown label read as ``unlabeled``) is appended to
-    ``warnings`` as one line, and logged.
+    Labels outside our vocabulary go through ``label_map`` (default: the table of ``path``'s
+    dataset, :func:`edm.data.label_map.table_for`). What was read but changed (a mapped or an
+    unknown label) is appended to ``warnings`` as one line, and logged.
     """
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise AnnotationError(path, DOCUMENT, f"expected a mapping with 'audio', got {kind}")
     notes: list[str] = []
+    table = label_map if label_map is not None else table_for(path)
     if is_annotator_form(data):
-        data, notes = from_annotator(data, path)
+        data, notes = from_annotator(data, path, table)
+    else:
+        data = _mapped_labels(data, table)
     try:
         annotation = Annotation.model_validate(data)
     except ValidationError as exc:
@@ -259,6 +291,23 @@ def parse_annotation(data: Any, path: Path | str, warnings: list[str] | None = N
     if warnings is not None:
         warnings.extend(notes)
     return annotation
+
+
+def _mapped_labels(data: dict[str, Any], table: dict[str, str | None]) -> dict[str, Any]:
+    """Our form: a label the table maps is read as ours (the written one kept); any other label
+    is left for the schema to accept or refuse."""
+    structure = data.get("structure")
+    if not isinstance(structure, list):
+        return data
+    entries = []
+    for entry in structure:
+        label = entry.get("label") if isinstance(entry, dict) else None
+        if isinstance(label, str) and label not in LABELS and label != UNKNOWN_LABEL:
+            ours = map_label(label, table)
+            if ours != UNKNOWN_LABEL:
+                entry = {"source_label": label, **entry, "label": ours}
+        entries.append(entry)
+    return {**data, "structure": entries}
 
 
 def load_annotation(path: Path | str, warnings: list[str] | None = None) -> Annotation:

@@ -29,7 +29,9 @@ Their files differ from ours (see :mod:`edm.data.annotations`) in a few places::
 Reading converts such a document into our form's data, which our schema then validates, so
 both forms end in one :class:`~edm.data.annotations.Annotation`. Differences handled here:
 
-- a label we do not know (``bridge``) is read as ``unlabeled``, with one warning for the file;
+- a label we do not know is mapped by the dataset's table (``bridge`` → ``breakdown``,
+  :mod:`edm.data.label_map`) or read as ``unknown`` (ignored in training, never ``unlabeled``),
+  the written label kept in ``source_label``; one warning for the file says so;
 - ``energy.by_section`` becomes the low (their ``bass``), mid and high lists of
   ``unit: section``; one that does not cover every section leaves the track without energy
   (a warning says so), since the frames of the missing sections would have no value;
@@ -41,10 +43,12 @@ Writing does the reverse; energy per bar (``unit: bar``) is averaged over each s
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edm.data.label_map import DEFAULT_LABEL_MAP, UNKNOWN_LABEL, map_label, normalise
 from edm.data.yaml_io import FlowList, FlowMapping, validation_problem
 from edm.errors import AnnotationError
 from edm.vocabulary import LABELS
@@ -97,8 +101,11 @@ def is_annotator_form(data: dict[str, Any]) -> bool:
     )
 
 
-def from_annotator(data: dict[str, Any], path: object) -> tuple[dict[str, Any], list[str]]:
-    """Our form's data for an annotator document, and the file's warnings (at most one line)."""
+def from_annotator(
+    data: dict[str, Any], path: object, table: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Our form's data for an annotator document, and the file's warnings (at most one line);
+    ``table`` maps labels outside our vocabulary (default: :data:`DEFAULT_LABEL_MAP`)."""
     converted = dict(data)
     notes: list[str] = []
     if isinstance(data.get("audio"), dict):
@@ -108,11 +115,17 @@ def from_annotator(data: dict[str, Any], path: object) -> tuple[dict[str, Any], 
         converted["audio"] = audio
     structure = data.get("structure")
     if isinstance(structure, list):
-        converted["structure"], unknown = _labels(structure)
-        if unknown:
-            shown = ", ".join(f"{label!r} (structure[{i}])" for i, label in unknown[:3])
-            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-            notes.append(f"unknown section label {shown}{more} read as 'unlabeled'")
+        converted["structure"], changed = _labels(
+            structure, DEFAULT_LABEL_MAP if table is None else table
+        )
+        if changed:
+            shown = ", ".join(
+                f"{label!r} (structure[{i}]) read as {ours!r}" for i, label, ours in changed[:3]
+            )
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            ignored = sum(ours == UNKNOWN_LABEL for _, _, ours in changed)
+            tail = f" ({ignored} unmapped: ignored in training)" if ignored else ""
+            notes.append(f"section label {shown}{more}{tail}")
     energy = data.get("energy")
     if isinstance(energy, dict):
         n_sections = len(structure) if isinstance(structure, list) else 0
@@ -138,12 +151,21 @@ def to_annotator(data: dict[str, Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "metadata": {**ordered, **metadata},
         "audio": audio,
-        "structure": [FlowMapping(entry) for entry in data["structure"]],
+        "structure": [FlowMapping(_their_entry(entry)) for entry in data["structure"]],
     }
     energy = data.get("energy")
     if energy is not None:
         document["energy"] = _their_energy(energy, data["structure"])
     return document
+
+
+def _their_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A structure entry with the label as it was written (a mapped label goes back)."""
+    entry = dict(entry)
+    source = entry.pop("source_label", None)
+    if source is not None:
+        entry["label"] = source
+    return entry
 
 
 def _time_signature(value: list[Any], path: object) -> str:
@@ -156,19 +178,21 @@ def _time_signature(value: list[Any], path: object) -> str:
     return f"{numerator}/{denominator}"
 
 
-def _labels(structure: list[Any]) -> tuple[list[Any], list[tuple[int, str]]]:
+def _labels(
+    structure: list[Any], table: Mapping[str, str | None]
+) -> tuple[list[Any], list[tuple[int, str, str]]]:
     entries: list[Any] = []
-    unknown: list[tuple[int, str]] = []
+    changed: list[tuple[int, str, str]] = []
     for i, entry in enumerate(structure):
         label = entry.get("label") if isinstance(entry, dict) else None
         if isinstance(label, str):
-            known = label.strip().lower()
-            if known not in LABELS:
-                unknown.append((i, label))
-                known = "unlabeled"
-            entry = {**entry, "label": known}
+            ours = map_label(label, table)
+            if normalise(label) not in LABELS:
+                changed.append((i, label, ours))
+                entry = {**entry, "source_label": label}
+            entry = {**entry, "label": ours}
         entries.append(entry)
-    return entries, unknown
+    return entries, changed
 
 
 def _energy(

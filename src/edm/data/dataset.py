@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.data.targets import DEFAULT_BOUNDARY_SIGMA, FrameTargets, frame_targets
+from edm.data.targets import IGNORE_INDEX as TARGET_IGNORE_INDEX
 from edm.data.tracks import (
     FileWarning,
     LoadedDataset,
@@ -66,7 +67,7 @@ __all__ = [
     "split_tracks",
 ]
 
-IGNORE_INDEX = -100  # nn.CrossEntropyLoss's default ignore_index
+IGNORE_INDEX = TARGET_IGNORE_INDEX  # nn.CrossEntropyLoss's default ignore_index
 
 _PAD_VALUES = {"label": IGNORE_INDEX, "mask": False}
 

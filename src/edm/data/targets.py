@@ -1,11 +1,14 @@
 """Frame-level training targets at the feature frame rate (50 frames per second by default).
 
 - ``beat``, ``downbeat``: 1.0 on the frame of each (down)beat and 0.5 on its two neighbours, so
-  that being one frame (20 ms) off is not punished like missing the beat entirely.
+  that being one frame (20 ms) off is not punished like missing the beat entirely; beats run
+  from the first downbeat to the music's end only, bars of ``audio.time_signature`` beats.
 - ``boundary``: a Gaussian (``boundary_sigma`` frames wide) around each section start; a start at
   the very first frame is not a boundary (nothing changes there).
 - ``label``: the index into :data:`~edm.vocabulary.LABELS` of the section each frame is in;
-  frames before the first section are ``unlabeled``.
+  frames before the first section, and after ``audio.music_end``, are ``unlabeled`` (the
+  silence class); frames of a section whose label is outside the vocabulary (``unknown``) are
+  :data:`IGNORE_INDEX`, which the loss and the label accuracy skip.
 - ``energy``: ``(3, T)`` low/mid/high in 0..1 from the annotation's energy, each value held from
   its section's (or bar's) start to the next; zeros and ``has_energy=False`` without one.
 """
@@ -19,6 +22,7 @@ import numpy as np
 from edm.data.annotations import Annotation
 from edm.vocabulary import LABELS, UNLABELED
 
+IGNORE_INDEX = -100  # nn.CrossEntropyLoss's default ignore_index: no label to learn here
 BEAT_NEIGHBOUR_WEIGHT = 0.5
 DEFAULT_BOUNDARY_SIGMA = 2.0  # frames: ±6 frames (±120 ms) have a non-zero target
 
@@ -38,13 +42,18 @@ class FrameTargets:
 
 
 def beat_times(annotation: Annotation) -> np.ndarray:
-    """Every beat from the start to the end of the track (constant tempo from the downbeat)."""
+    """Every beat where there is music: from the first downbeat (bar 1) to the music's end
+    (``audio.music_end``, else the track's end), on the constant grid of ``audio.bpm``.
+
+    Lead-in silence before bar 1 and the silence after the music get no beat, so that a model
+    is never taught, nor scored on, beats where nothing plays.
+    """
     period = annotation.audio.beat_duration
-    downbeat = annotation.audio.downbeat
-    first = downbeat - np.floor(downbeat / period) * period  # pickup beats before bar 1 count
-    count = int(np.floor((annotation.audio.duration - first) / period)) + 1
+    first = annotation.audio.downbeat
+    end = annotation.audio.music_stop
+    count = int(np.floor((end - first) / period)) + 1
     times = first + period * np.arange(max(count, 0))
-    return times[times < annotation.audio.duration]
+    return times[times < end]
 
 
 def downbeat_times(annotation: Annotation) -> np.ndarray:
@@ -64,16 +73,34 @@ def frame_targets(
     """Targets for a track whose features have ``n_frames`` frames at ``frame_rate``."""
     section_starts = np.array([s.time for s in annotation.structure], dtype=np.float64)
     section_frames = np.round(section_starts * frame_rate).astype(np.int64)
-    label_index = np.array([LABELS.index(s.label) for s in annotation.structure], dtype=np.int64)
+    label_index = np.array([label_index_of(s.label) for s in annotation.structure], dtype=np.int64)
     energy, has_energy = _energy(annotation, n_frames, frame_rate, section_frames)
     return FrameTargets(
         boundary=gaussian_peaks(section_frames[section_frames > 0], n_frames, boundary_sigma),
         beat=widened_peaks(_frames_of(beat_times(annotation), frame_rate), n_frames),
         downbeat=widened_peaks(_frames_of(downbeat_times(annotation), frame_rate), n_frames),
-        label=_held_values(section_frames, label_index, n_frames, UNLABELED).astype(np.int64),
+        label=_labels(annotation, section_frames, label_index, n_frames, frame_rate),
         energy=energy,
         has_energy=has_energy,
     )
+
+
+def label_index_of(label: str) -> int:
+    """The class index of a section label; :data:`IGNORE_INDEX` for one outside the vocabulary."""
+    return LABELS.index(label) if label in LABELS else IGNORE_INDEX
+
+
+def _labels(
+    annotation: Annotation,
+    section_frames: np.ndarray,
+    label_index: np.ndarray,
+    n_frames: int,
+    frame_rate: float,
+) -> np.ndarray:
+    labels = _held_values(section_frames, label_index, n_frames, UNLABELED).astype(np.int64)
+    if annotation.audio.music_end is not None:
+        labels[round(annotation.audio.music_end * frame_rate) :] = UNLABELED
+    return labels
 
 
 def _frames_of(times: np.ndarray, frame_rate: float) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 Pure numpy functions, each one step:
 
-- :func:`decode_beats`: a constant-tempo grid (:mod:`edm.decoding.tempo`) over the whole
-  track, as the annotation schema has it (pickup beats before bar 1 count too);
+- :func:`decode_beats`: the beats where there is music, following tempo changes, at the tempo
+  octave the downbeats support (:mod:`edm.decoding.beats` over :mod:`edm.decoding.tempo`);
+- :func:`~edm.decoding.metre.choose_metre`: 3 or 4 beats per bar, or 4/4 assumed;
 - :func:`choose_downbeats`: the beat phase (mod ``beats_per_bar``) that the whole track
   supports best: the model's downbeat activation plus bar-line change, section boundaries
   and the phrase grid (:mod:`edm.decoding.bars`); :func:`decode_downbeats` is the
@@ -18,7 +19,7 @@ Pure numpy functions, each one step:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
@@ -32,18 +33,23 @@ from edm.decoding.bars import (
     frame_descriptors,
     phase_scores,
 )
+from edm.decoding.beats import BeatTrack, BeatTracking, decode_beat_track
 from edm.decoding.confidence import track_confidence
 from edm.decoding.labels import LabelPriors, label_sections
+from edm.decoding.metre import Metre, MetreSearch, choose_metre
 from edm.decoding.sections import SectionParams, segment_bars
 from edm.decoding.structure import Section, TrackStructure
-from edm.decoding.tempo import BeatGrid, TempoSearch, estimate_beat_grid
+from edm.decoding.tempo import BeatGrid, TempoSearch
 from edm.vocabulary import BEATS_PER_BAR
 
 
 @dataclass(frozen=True)
 class DecodeParams:
     tempo: TempoSearch = field(default_factory=TempoSearch)
-    beats_per_bar: int = BEATS_PER_BAR
+    tracking: BeatTracking = field(default_factory=BeatTracking)  # tempo changes, silence
+    # None: 3 or 4 as the downbeats say (decoding/metre.py); a number: that many, always.
+    beats_per_bar: int | None = None
+    metre: MetreSearch = field(default_factory=MetreSearch)
     phase: PhaseWeights = field(default_factory=PhaseWeights)  # choosing the downbeat phase
     sections: SectionParams = field(default_factory=SectionParams)  # sections on the bar grid
     labels: LabelPriors = field(default_factory=LabelPriors)  # form and energy priors
@@ -61,14 +67,24 @@ def decode_structure(
     """The whole structure of one track from its activations."""
     params = params or DecodeParams()
     fps = activations.frame_rate
-    grid = decode_beats(activations.beat, fps, params.tempo)
-    beat_frames = grid.frames(activations.n_frames) if grid is not None else np.zeros(0)
+    track = decode_beats(activations.beat, fps, params.tempo, activations, params.tracking)
+    beat_frames = track.frames(activations.n_frames) if track is not None else np.zeros(0)
+    if params.beats_per_bar is None:
+        metre = choose_metre(activations.downbeat, beat_frames, params.metre)
+    else:
+        metre = Metre(params.beats_per_bar, 1.0, assumed=False)
+    params = replace(params, beats_per_bar=metre.beats_per_bar)
     descriptors = frame_descriptors(activations)
     downbeat_frames = choose_downbeats(activations, beat_frames, params, descriptors)
-    boundary_frames = decode_boundaries(activations, downbeat_frames, grid, params, descriptors)
+    boundary_frames = decode_boundaries(activations, downbeat_frames, track, params, descriptors)
     sections = describe_sections(activations, boundary_frames, params.labels)
+    if sections and beat_frames.size:
+        # Beats start at bar 1 of the first section, as annotations have them.
+        first = sections[0].start * fps - 0.25 * track.period  # type: ignore[union-attr]
+        beat_frames = beat_frames[beat_frames >= first]
+        downbeat_frames = downbeat_frames[downbeat_frames >= first]
     beats = tuple(float(f / fps) for f in beat_frames)
-    bpm = grid.bpm if grid is not None else None
+    bpm = track.bpm if track is not None else None
     confidence = track_confidence(
         activations,
         beats,
@@ -83,16 +99,32 @@ def decode_structure(
         downbeats=tuple(float(f / fps) for f in downbeat_frames),
         sections=sections,
         duration=activations.duration,
-        beats_per_bar=params.beats_per_bar,
-        extra={"tempo_score": grid.score if grid is not None else 0.0},
+        beats_per_bar=metre.beats_per_bar,
+        extra={"tempo_score": track.score if track is not None else 0.0},
         confidence=confidence,
+        tempo_curve=track.curve if track is not None else (),
+        metre=metre,
+        tempo_range=(params.tempo.min_bpm, params.tempo.max_bpm),
     )
 
 
 def decode_beats(
-    beat_activation: np.ndarray, frame_rate: float, search: TempoSearch | None = None
-) -> BeatGrid | None:
-    return estimate_beat_grid(beat_activation, frame_rate, search)
+    beat_activation: np.ndarray,
+    frame_rate: float,
+    search: TempoSearch | None = None,
+    activations: FrameActivations | None = None,
+    tracking: BeatTracking | None = None,
+) -> BeatTrack | None:
+    """The beats (:mod:`edm.decoding.beats`); ``activations`` lend the downbeats (tempo
+    octave) and the input features' loudness (silence)."""
+    downbeat = levels = None
+    if activations is not None:
+        downbeat = activations.downbeat
+        bands = band_levels(activations.features)
+        levels = bands.mean(axis=0) if bands is not None else None
+    return decode_beat_track(
+        beat_activation, frame_rate, search, downbeat=downbeat, levels=levels, tracking=tracking
+    )
 
 
 def decode_downbeats(
@@ -119,14 +151,15 @@ def choose_downbeats(
     params = params or DecodeParams()
     if beat_frames.size == 0:
         return beat_frames
-    scores = phase_scores(activations, beat_frames, params.beats_per_bar, params.phase, descriptors)
-    return beat_frames[choose_phase(scores) :: params.beats_per_bar]
+    per_bar = params.beats_per_bar or BEATS_PER_BAR
+    scores = phase_scores(activations, beat_frames, per_bar, params.phase, descriptors)
+    return beat_frames[choose_phase(scores) :: per_bar]
 
 
 def decode_boundaries(
     activations: FrameActivations,
     downbeat_frames: np.ndarray,
-    grid: BeatGrid | None,
+    grid: BeatGrid | BeatTrack | None,
     params: DecodeParams | None = None,
     descriptors: list[np.ndarray] | None = None,
 ) -> list[int]:
@@ -134,7 +167,8 @@ def decode_boundaries(
     params = params or DecodeParams()
     n = activations.n_frames
     bars_known = grid is not None and downbeat_frames.size > 0
-    half_bar = params.beats_per_bar * grid.period / 2 if grid is not None else 0.0
+    per_bar = params.beats_per_bar or BEATS_PER_BAR
+    half_bar = per_bar * grid.period / 2 if grid is not None else 0.0
     beat_frames = grid.frames(n) if grid is not None else np.zeros(0)
     lead_in_limit = params.max_lead_in_bars * 2 * half_bar
     start = music_start(activations, beat_frames, params.music_start_threshold, lead_in_limit)
@@ -150,7 +184,7 @@ def decode_boundaries(
             start,
             downbeat_frames,
             grid.period,
-            params.beats_per_bar,
+            per_bar,
             params.sections,
         )
     min_gap = params.min_section_seconds * activations.frame_rate

@@ -11,6 +11,7 @@ from typing import Any
 
 from edm.data.annotations import Annotation, AudioInfo, Energy, Metadata, StructureEntry
 from edm.decoding.confidence import Confidence
+from edm.decoding.metre import Metre
 from edm.errors import DataError
 from edm.vocabulary import BEATS_PER_BAR, ENERGY_BANDS
 
@@ -53,6 +54,10 @@ class TrackStructure:
     beats_per_bar: int = BEATS_PER_BAR
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the tempo fit's score
     confidence: Confidence | None = None  # set by decode_structure (decoding/confidence.py)
+    # (start in seconds, BPM) of each tempo segment: one entry for a constant tempo.
+    tempo_curve: tuple[tuple[float, float], ...] = ()
+    metre: Metre | None = None  # how the metre was decided (decoding/metre.py)
+    tempo_range: tuple[float, float] | None = None  # the BPM range the tempo was searched in
 
     def to_dict(self) -> dict[str, Any]:
         document = {
@@ -63,6 +68,12 @@ class TrackStructure:
             "downbeats": [round(t, 3) for t in self.downbeats],
             "sections": [section.to_dict() for section in self.sections],
         }
+        if self.tempo_curve:
+            document["tempo_curve"] = [[t, bpm] for t, bpm in self.tempo_curve]
+        if self.metre is not None:
+            document["metre"] = self.metre.to_dict()
+        if self.tempo_range is not None:
+            document["tempo_range"] = [round(v, 3) for v in self.tempo_range]
         if self.confidence is not None:
             document["confidence"] = self.confidence.to_dict()
         return document

@@ -21,10 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-DEFAULT_MIN_BPM = 70.0
-DEFAULT_MAX_BPM = 180.0
+DEFAULT_MIN_BPM = 60.0
+DEFAULT_MAX_BPM = 210.0
 # Offsets (in periods) where a true beat grid has no beats: half, thirds and quarters of a beat.
 _OFF_GRID = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
+# Fifths of a beat: no dance music puts events there, but a grid 2.5 beats long (60 BPM on a
+# 150 BPM track with off-beat hats) finds its half, thirds and quarters empty and wins unless
+# its fifths count too. Only for slow grids, with periods of at least this many phase bins
+# (40 frames: 75 BPM at 50 fps), where a fifth lies 2 frames or more from a quarter (16th
+# hats) and the ±1 frame tolerance cannot mix the two.
+_FIFTHS = (1 / 5, 2 / 5, 3 / 5, 4 / 5)
+_FIFTHS_MIN_BINS = 80
 _PHASE_BIN_FRAMES = 0.5
 _REFINED_CANDIDATES = 6  # coarse peaks refined: the tempo octaves and their neighbours
 _REFINE_STEPS = 21
@@ -34,7 +41,8 @@ _NEAR_EDGE = 1e-6  # bins: far above the floor division's rounding error (about 
 
 @dataclass(frozen=True)
 class TempoSearch:
-    """How the tempo is searched; the defaults fit EDM (and 174 BPM drum & bass)."""
+    """How the tempo is searched; the defaults span every tempo a DJ plays (60-210 BPM: dub and
+    hip hop to hardcore), half or double tempo settled by evidence, never by the range."""
 
     min_bpm: float = DEFAULT_MIN_BPM
     max_bpm: float = DEFAULT_MAX_BPM
@@ -165,14 +173,16 @@ def _best_phases(
     phases = np.empty(periods.size)
     n_bins_of = np.maximum(4, np.round(periods / _PHASE_BIN_FRAMES)).astype(np.int64)
     width = max(1, round(1.0 / _PHASE_BIN_FRAMES))
-    off_weights = np.array([_weight(offset, search) for offset in _OFF_GRID])
     groups = [np.flatnonzero(n_bins_of == n_bins) for n_bins in np.unique(n_bins_of)]
     tiled_weights = np.tile(weights, max((group.size for group in groups), default=0))
     for chosen in groups:
         n_bins = int(n_bins_of[chosen[0]])
+        offsets = _OFF_GRID + (_FIFTHS if n_bins >= _FIFTHS_MIN_BINS else ())
+        off_weights = np.array([_weight(offset, search) for offset in offsets])
         contrasts[chosen], best_bin = _fold(
-            tiled_weights, frames, periods[chosen], cycles_per_frame, n_bins, width, off_weights
-        )
+            tiled_weights, frames, periods[chosen], cycles_per_frame, n_bins, width, offsets,
+            off_weights,
+        )  # fmt: skip
         phases[chosen] = (best_bin + 0.5) * periods[chosen] / n_bins
     return contrasts, phases
 
@@ -184,6 +194,7 @@ def _fold(
     cycles_per_frame: float,
     n_bins: int,
     width: int,
+    offsets: tuple[float, ...],
     off_weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per period (all with ``n_bins`` phase bins): the best bin's contrast, and that bin.
@@ -221,7 +232,7 @@ def _fold(
     on_grid /= 2 * width + 1
     twice = np.concatenate([on_grid, on_grid], axis=1)  # a shift of s bins: twice[:, s:s+n]
     off_grid = np.full_like(on_grid, -np.inf)
-    for offset, weight in zip(_OFF_GRID, off_weights, strict=True):
+    for offset, weight in zip(offsets, off_weights, strict=True):
         shift = round(offset * n_bins) % n_bins
         np.maximum(off_grid, twice[:, shift : shift + n_bins] * weight, out=off_grid)
     contrast = on_grid - off_grid

@@ -25,7 +25,7 @@ import mir_eval
 import numpy as np
 
 from edm.data.annotations import Annotation
-from edm.data.targets import beat_times, downbeat_times, frame_targets
+from edm.data.targets import IGNORE_INDEX, beat_times, downbeat_times, frame_targets
 from edm.decoding.structure import TrackStructure
 from edm.vocabulary import LABELS, UNLABELED
 
@@ -106,7 +106,8 @@ def frame_scores(reference: Annotation, estimate: TrackStructure) -> tuple[float
     fps = SCORING_FRAME_RATE
     n_frames = max(1, int(reference.audio.duration * fps))
     targets = frame_targets(reference, n_frames, fps)
-    annotated = targets.label != UNLABELED
+    # Frames of a label outside the vocabulary have no right answer: skipped, like the silence.
+    annotated = (targets.label != UNLABELED) & (targets.label != IGNORE_INDEX)
     if not annotated.any():
         return math.nan, math.nan
     estimated_labels, estimated_energy = _held_sections(estimate, n_frames, fps)

@@ -54,7 +54,9 @@ def multitask_loss(
         )
         losses[head] = _masked_mean(per_frame, mask)
     label_per_frame = F.cross_entropy(outputs["label"].float(), batch["label"], reduction="none")
-    losses["label"] = _masked_mean(label_per_frame, mask)
+    # Frames of a label outside the vocabulary (targets.IGNORE_INDEX) teach nothing: the loss
+    # is 0 there, and they are left out of the mean too.
+    losses["label"] = _masked_mean(label_per_frame, mask & (batch["label"] >= 0))
     energy_per_frame = F.binary_cross_entropy_with_logits(
         outputs["energy"].float(), batch["energy"].float(), reduction="none"
     ).mean(dim=1)
