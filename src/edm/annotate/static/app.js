@@ -104,6 +104,10 @@ async function openTrack(id) {
   // The track and its peaks are fetched together: the peaks are most of the bytes.
   page.peaks = api(`/api/peaks?id=${q(id)}`);
   page.peaks.catch(() => {}); // a track without audio says so itself
+  // The audio's first bytes (its length and format) load meanwhile too, by range requests.
+  page.media = new Audio();
+  page.media.preload = "metadata";
+  page.media.src = `/api/audio?id=${q(id)}`;
   let found;
   try {
     found = await api(`/api/track?id=${q(id)}`);
@@ -161,7 +165,7 @@ async function showTrack(doc) {
   page.ws = WaveSurfer.create({
     container: "#waveform",
     height: 140,
-    url: `/api/audio?id=${q(doc.id)}`,
+    media: page.media,
     peaks: channels,
     duration: peaks.duration,
     splitChannels: BANDS,
@@ -209,6 +213,7 @@ function renderMeta(doc) {
 
 function destroyWave() {
   if (page.ws) page.ws.destroy();
+  if (page.media) { page.media.pause(); page.media.removeAttribute("src"); page.media = null; }
   page.ws = null;
   page.regions = null;
   $("#overview").replaceChildren();
