@@ -17,7 +17,11 @@ from edm.training.recipe import Recipe
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = (
     "beat_f",
+    "beat_cmlt",
+    "beat_amlt",
+    "beat_info_gain",
     "bpm_accuracy",
+    "bpm_acc2",
     "downbeat_f",
     "boundary_f_0.5",
     "boundary_f_3",

@@ -135,3 +135,57 @@ def test_aggregate_is_the_mean_and_skips_undefined_scores() -> None:
     assert means["beat_f"] == 0.75
     assert means["energy_corr"] == 1.0
     assert math.isnan(aggregate([second])["energy_corr"])
+
+
+def test_octave_and_phase_errors_show_in_amlt_and_acc2_not_in_cmlt_and_acc1() -> None:
+    # Issue 33: only F was reported; a double-tempo answer scored F 0.67 and nothing said why.
+    from tests.structure_factories import make_annotation
+
+    from edm.data.targets import beat_times
+    from edm.decoding.structure import TrackStructure
+    from edm.evaluation.metrics import score_track
+
+    annotation = make_annotation(bpm=128.0)
+    beats = beat_times(annotation)
+    doubled = np.sort(np.concatenate([beats, beats[:-1] + np.diff(beats) / 2]))
+    offbeat = beats + 30.0 / 128.0
+    for estimate, bpm in ((doubled, 256.0), (offbeat[:-1], 128.0)):
+        structure = TrackStructure(bpm, tuple(estimate), (), [], annotation.audio.duration)
+        scores = score_track(annotation, structure)
+        assert scores["beat_cmlt"] < 0.1 and scores["beat_amlt"] > 0.9
+    structure = TrackStructure(256.0, tuple(doubled), (), [], annotation.audio.duration)
+    scores = score_track(annotation, structure)
+    assert scores["bpm_accuracy"] == 0.0 and scores["bpm_acc2"] == 1.0
+    exact = score_track(annotation, TrackStructure(128.0, tuple(beats), (), [], 137.0))
+    assert exact["beat_f"] == exact["beat_cmlt"] == exact["beat_amlt"] == 1.0
+    assert exact["beat_info_gain"] == pytest.approx(1.0)
+
+
+def test_the_whole_file_is_scored_lead_in_included() -> None:
+    # Before: trim_beats dropped the first 5 s, so beats placed in a lead-in's silence, or
+    # missed there, did not count.
+    from edm.evaluation.metrics import beat_f_measure
+
+    reference = np.arange(1.0, 60.0, 0.5)
+    estimate = reference[reference >= 5.0]
+    assert beat_f_measure(reference, estimate) < 0.97
+
+
+def test_label_accuracy_skips_labels_outside_the_vocabulary() -> None:
+    from tests.structure_factories import make_annotation
+
+    from edm.decoding.structure import Section, TrackStructure
+    from edm.evaluation.metrics import frame_scores
+
+    annotation = make_annotation()
+    structure = list(annotation.structure)
+    structure[3] = structure[3].model_copy(update={"label": "unknown", "source_label": "solo"})
+    annotation = annotation.model_copy(update={"structure": structure})
+    ends = [e.time for e in structure[1:]] + [annotation.audio.duration]
+    sections = [
+        Section(e.time, end, "drop" if e.label == "unknown" else e.label, 1.0, (0.0, 0.0, 0.0))
+        for e, end in zip(structure, ends, strict=True)
+    ]
+    estimate = TrackStructure(128.0, (), (), sections, annotation.audio.duration)
+    accuracy, _ = frame_scores(annotation, estimate)
+    assert accuracy == 1.0

@@ -28,6 +28,8 @@ TRACK_COLUMNS = (
     ("BPM", "bpm", "{:.1f}"),
     ("Ref", "reference_bpm", "{:.1f}"),
     ("Beat", "beat_f", "{:.2f}"),
+    ("CMLt", "beat_cmlt", "{:.2f}"),
+    ("AMLt", "beat_amlt", "{:.2f}"),
     ("Bar", "downbeat_f", "{:.2f}"),
     ("Bd .5s", "boundary_f_0.5", "{:.2f}"),
     ("Bd 3s", "boundary_f_3", "{:.2f}"),

@@ -1,7 +1,12 @@
 """Scores of one decoded track against its annotation, with mir_eval where a standard exists.
 
-- ``beat_f``, ``downbeat_f``: ``mir_eval.beat.f_measure`` (±70 ms), after mir_eval's usual
-  trimming of the first 5 s (``trim_beats``) on both sides.
+- ``beat_f``, ``downbeat_f``: ``mir_eval.beat.f_measure`` (±70 ms) over the whole file: no
+  ``trim_beats``, so beats placed in a lead-in's silence count against the answer. The
+  reference beats run from bar 1 to the music's end (``edm.data.targets.beat_times``).
+- ``beat_cmlt``, ``beat_amlt``: mir_eval's continuity (total correct at the annotated metrical
+  level; at any level: double, half, off-beat): AMLt high where CMLt is low is an octave or
+  phase error that F alone hides. ``beat_info_gain``: mir_eval's information gain (0..1,
+  normalised by mir_eval), how peaked the beat errors are.
 - ``boundary_{p,r,f}_{0.5,3}``: ``mir_eval.segment.detection`` with windows of ±0.5 s and ±3 s.
   Boundaries are the section starts after 0: a lead-in before the first section becomes an
   interval of its own, and ``trim=True`` drops the track's start (0) and end, which every
@@ -10,8 +15,9 @@
   whose decoded label is the annotated one.
 - ``energy_corr``: Pearson correlation between decoded and annotated per-frame energy, per band
   over the annotated frames, averaged over the bands that vary; NaN without energy annotation.
-- ``bpm_accuracy``: 1 when the BPM is within 4 % of the annotation, else 0 (half or double
-  tempo is wrong).
+- ``bpm_accuracy`` (tempo Acc1): 1 when the BPM is within 4 % of the annotation, else 0 (half or
+  double tempo is wrong); ``bpm_acc2`` (Acc2): the same, also counting 2x, 1/2, 3x and 1/3 of
+  it: Acc2 above Acc1 means octave errors.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ SCORING_FRAME_RATE = 50.0
 
 METRIC_NAMES: tuple[str, ...] = (
     "beat_f",
+    "beat_cmlt",
+    "beat_amlt",
+    "beat_info_gain",
     "downbeat_f",
     "boundary_p_0.5",
     "boundary_r_0.5",
@@ -46,14 +55,18 @@ METRIC_NAMES: tuple[str, ...] = (
     "label_accuracy",
     "energy_corr",
     "bpm_accuracy",
+    "bpm_acc2",
 )
 """Per-track scores, all in 0..1 (``energy_corr`` in -1..1); aggregates are their means."""
+OCTAVE_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 
 
 def score_track(reference: Annotation, estimate: TrackStructure) -> dict[str, float]:
     """Every metric of :data:`METRIC_NAMES` for one track."""
+    reference_beats = beat_times(reference)
     scores = {
-        "beat_f": beat_f_measure(beat_times(reference), estimate.beats),
+        "beat_f": beat_f_measure(reference_beats, estimate.beats),
+        **beat_continuity(reference_beats, estimate.beats),
         "downbeat_f": beat_f_measure(downbeat_times(reference), estimate.downbeats),
     }
     duration = reference.audio.duration
@@ -67,15 +80,31 @@ def score_track(reference: Annotation, estimate: TrackStructure) -> dict[str, fl
     scores["label_accuracy"] = label_acc
     scores["energy_corr"] = energy_corr
     scores["bpm_accuracy"] = float(bpm_correct(reference.audio.bpm, estimate.bpm))
+    scores["bpm_acc2"] = float(bpm_correct(reference.audio.bpm, estimate.bpm, OCTAVE_FACTORS))
     return scores
 
 
 def beat_f_measure(reference: Iterable[float], estimate: Iterable[float]) -> float:
-    ref = mir_eval.beat.trim_beats(np.asarray(list(reference), dtype=np.float64))
-    est = mir_eval.beat.trim_beats(np.asarray(list(estimate), dtype=np.float64))
+    """F-measure at ±70 ms over the whole file (no trimming of the first 5 s)."""
+    ref = np.asarray(list(reference), dtype=np.float64)
+    est = np.asarray(list(estimate), dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # mir_eval warns on empty beat lists
         return float(mir_eval.beat.f_measure(ref, est, f_measure_threshold=BEAT_TOLERANCE_SECONDS))
+
+
+def beat_continuity(reference: Iterable[float], estimate: Iterable[float]) -> dict[str, float]:
+    """``beat_cmlt``, ``beat_amlt`` (mir_eval's continuity) and ``beat_info_gain``, whole file;
+    0 when either side has fewer than two beats."""
+    ref = np.asarray(list(reference), dtype=np.float64)
+    est = np.asarray(list(estimate), dtype=np.float64)
+    if ref.size < 2 or est.size < 2:
+        return {"beat_cmlt": 0.0, "beat_amlt": 0.0, "beat_info_gain": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _, cmlt, _, amlt = mir_eval.beat.continuity(ref, est)
+        gain = mir_eval.beat.information_gain(ref, est)
+    return {"beat_cmlt": float(cmlt), "beat_amlt": float(amlt), "beat_info_gain": float(gain)}
 
 
 def boundary_detection(
@@ -141,10 +170,16 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def bpm_correct(reference_bpm: float, estimated_bpm: float | None) -> bool:
+def bpm_correct(
+    reference_bpm: float, estimated_bpm: float | None, factors: Sequence[float] = (1.0,)
+) -> bool:
+    """Within 4 % of the reference BPM times one of ``factors`` (Acc1: 1 only; Acc2: also the
+    octave and triple errors, :data:`OCTAVE_FACTORS`)."""
     if estimated_bpm is None:
         return False
-    return abs(estimated_bpm - reference_bpm) <= BPM_TOLERANCE * reference_bpm
+    return any(
+        abs(estimated_bpm - reference_bpm * f) <= BPM_TOLERANCE * reference_bpm * f for f in factors
+    )
 
 
 def aggregate(per_track: Sequence[Mapping[str, float]]) -> dict[str, float]:
