@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from tests.annotate.helpers import REVIEWER, AnnotateServer, document
 from tests.tiny_model import tiny_cnn_checkpoint
 
 from edm.annotate import AnnotateConfig
 
 
+@pytest.mark.slow  # a model loads and analyses an 18 s track
 def test_an_unannotated_track_is_proposed_in_the_background(tracks: Path, tmp_path: Path) -> None:
     (tracks / "track_002.yaml").unlink()  # its audio stays: a track nobody annotated
     checkpoint = tiny_cnn_checkpoint(tmp_path / "tiny.pt")
