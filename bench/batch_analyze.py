@@ -9,7 +9,13 @@ The same tracks (``--tracks``, default 64, each ``--seconds`` long, default 180,
       beat analysis costs here (``pip install -e '.[bench]'`` installs librosa; skipped,
       with that hint, when it is missing);
   (d) ``mlflow.pyfunc.spark_udf`` over the same version on ``local[2]`` (what edm batch does
-      not use: one bad file fails its whole task; here every file is good).
+      not use: one bad file fails its whole task; here every file is good);
+  (e) ``edm batch analyze`` on a real Spark standalone cluster of two one-core workers started
+      from the installed PySpark on loopback (tests/spark_cluster.py): the model shipped as an
+      archive, the executors' Python named with ``--python``, the tracks on a ``--shared-path``.
+      Its per-core throughput is printed beside ``local[2]``'s.
+
+``--runs`` picks some of them (``loop,local2,local1,udf,librosa,cluster``; default all).
 
 Each runs as its own child process; peak memory is the largest sum of the resident memory of
 its whole process tree (for Spark: the driver, the JVM and the Python workers), sampled every
@@ -25,6 +31,7 @@ The model: a default-size ``cnn`` (untrained: the same arithmetic as a trained o
 ``--model best.pt``, registered and promoted in a throwaway store.
 
     python bench/batch_analyze.py [--tracks 64] [--seconds 180] [--data DIR] [--model best.pt]
+                                  [--runs loop,local2,cluster]
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ import soundfile as sf
 import soxr
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the tests' Spark standalone cluster
+RUNS = ("loop", "local2", "local1", "udf", "librosa", "cluster")
 EDM = [sys.executable, "-m", "edm"]
 OUTPUT_RATE = 44100
 
@@ -123,8 +132,8 @@ def register_model(store: Path, checkpoint: Path | None) -> None:
 class PeakMemory:
     """The largest resident memory of a process and all its descendants, sampled."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, *others: int) -> None:
+        self.pids = (pid, *others)
         self.peak_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -132,7 +141,7 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            self.peak_bytes = max(self.peak_bytes, _tree_rss(self.pid))
+            self.peak_bytes = max(self.peak_bytes, sum(_tree_rss(pid) for pid in self.pids))
 
     def stop(self) -> float:
         self._stop.set()
@@ -163,12 +172,15 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak MB of the process tree, and stdout of a child process."""
+def timed_run(
+    command: list[str], env: dict[str, str], also: tuple[int, ...] = ()
+) -> tuple[float, float, str]:
+    """Wall seconds, peak MB of the process tree (and of the trees of ``also``: a cluster's
+    workers), and stdout of a child process."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-        memory = PeakMemory(child.pid)
+        memory = PeakMemory(child.pid, *also)
         _, stderr = child.communicate()
         wall = time.perf_counter() - started
         peak = memory.stop()
@@ -186,7 +198,11 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=16)
     parser.add_argument("--data", type=Path, default=None, help="keep the tracks here")
     parser.add_argument("--model", type=Path, default=None, help="a .pt checkpoint")
+    parser.add_argument("--runs", default=",".join(RUNS), help="which runs, comma-separated")
     args = parser.parse_args()
+    runs = {name.strip() for name in args.runs.split(",") if name.strip()}
+    if runs - set(RUNS):
+        parser.error(f"--runs: unknown {', '.join(sorted(runs - set(RUNS)))}")
 
     work = Path(tempfile.mkdtemp(prefix="edm-bench-batch-"))
     data = args.data or work / "catalogue"
@@ -202,53 +218,54 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
 
     # The loop's own start-up (imports, model download and load): one 2-second file.
-    short = work / "short.wav"
-    sf.write(short, np.zeros(2 * OUTPUT_RATE, dtype=np.float32), OUTPUT_RATE)
-    startup, _, _ = timed_run(EDM + ["analyze", "-m", "1", "-f", "json", str(short)], env)
-    wall, peak, _ = timed_run(EDM + ["analyze", "-m", "1", "-f", "json", *map(str, paths)], env)
-    rows.append(_row("(a) edm analyze, one process", wall, wall - startup, startup, peak))
+    if "loop" in runs:
+        short = work / "short.wav"
+        sf.write(short, np.zeros(2 * OUTPUT_RATE, dtype=np.float32), OUTPUT_RATE)
+        startup, _, _ = timed_run(EDM + ["analyze", "-m", "1", "-f", "json", str(short)], env)
+        command = EDM + ["analyze", "-m", "1", "-f", "json", *map(str, paths)]
+        wall, peak, _ = timed_run(command, env)
+        rows.append(_row("(a) edm analyze, one process", wall, wall - startup, startup, peak))
 
     for cores in (2, 1):
-        out = work / f"out-local{cores}"
-        command = EDM + ["batch", "analyze", str(data), "--out", str(out)]
-        wall, peak, text = timed_run(command + ["--master", f"local[{cores}]", "--json"], env)
-        summary = json.loads(text)
-        assert summary["analysed"] == len(paths), summary
+        if f"local{cores}" in runs:
+            rows.append(_batch_row(f"local[{cores}]", data, work, env, len(paths)))
+
+    if "udf" in runs:
+        wall, peak, text = timed_run(
+            [sys.executable, "-c", _SPARK_UDF, f"{data}/*.wav", str(len(paths))], env
+        )
+        analysis, spark_start = map(float, text.split()[-2:])
         rows.append(
             _row(
-                f"(b) edm batch analyze, local[{cores}]",
+                "(d) mlflow spark_udf, local[2]",
                 wall,
-                summary["analysis_s"],
-                wall - summary["analysis_s"],
+                analysis,
+                wall - analysis,
                 peak,
-                spark_start=summary["spark_start_s"],
+                spark_start=spark_start,
             )
         )
 
-    wall, peak, text = timed_run(
-        [sys.executable, "-c", _SPARK_UDF, f"{data}/*.wav", str(len(paths))], env
-    )
-    analysis, spark_start = map(float, text.split()[-2:])
-    rows.append(
-        _row(
-            "(d) mlflow spark_udf, local[2]",
-            wall,
-            analysis,
-            wall - analysis,
-            peak,
-            spark_start=spark_start,
-        )
-    )
+    if "librosa" in runs:
+        try:
+            import librosa  # noqa: F401
 
-    try:
-        import librosa  # noqa: F401
+            command = [sys.executable, "-c", _LIBROSA, *map(str, paths)]
+            wall, peak, text = timed_run(command, env)
+            rows.append(
+                _row("(c) librosa beat_track alone", wall, float(text), wall - float(text), peak)
+            )
+        except ImportError:
+            print("librosa is not installed: pip install -e '.[bench]' to add the floor (c)")
 
-        wall, peak, text = timed_run([sys.executable, "-c", _LIBROSA, *map(str, paths)], env)
-        rows.append(
-            _row("(c) librosa beat_track alone", wall, float(text), wall - float(text), peak)
-        )
-    except ImportError:
-        print("librosa is not installed: pip install -e '.[bench]' to add the floor (c)")
+    if "cluster" in runs:
+        from tests.spark_cluster import SparkStandalone
+
+        cluster = SparkStandalone(work / "standalone", workers=2, cores=1).start()
+        try:
+            rows.append(_batch_row("standalone", data, work, env, len(paths), cluster))
+        finally:
+            cluster.stop()
 
     print()
     print("| run | tracks/s | audio s/s | analysis s | start-up s | wall s | peak MB |")
@@ -262,14 +279,74 @@ def main() -> None:
             f"| {row['name']} | {tps:.3f} | {tps * audio_s / len(paths):.0f} | "
             f"{row['analysis']:.1f} | {startup_text} | {row['wall']:.1f} | {row['peak']:.0f} |"
         )
-    loop, two, one = rows[0], rows[1], rows[2]
+    named = {row["name"]: row for row in rows}
+    loop = named.get("(a) edm analyze, one process")
+    two = named.get("(b) edm batch analyze, local[2]")
+    one = named.get("(b) edm batch analyze, local[1]")
+    cluster_row = named.get("(e) edm batch analyze, standalone")
     print()
-    print(
-        f"batch local[2] / loop, analysis only: {loop['analysis'] / two['analysis']:.2f}x; "
-        f"end to end: {loop['wall'] / two['wall']:.2f}x"
-    )
-    print(f"scaling local[1] -> local[2]: {one['analysis'] / two['analysis']:.2f}x")
+    if loop and two:
+        print(
+            f"batch local[2] / loop, analysis only: {loop['analysis'] / two['analysis']:.2f}x; "
+            f"end to end: {loop['wall'] / two['wall']:.2f}x"
+        )
+    if one and two:
+        print(f"scaling local[1] -> local[2]: {one['analysis'] / two['analysis']:.2f}x")
+    for row in rows:
+        if "rerun_wall" in row:
+            print(
+                f"{row['name']}: re-run with nothing to do {row['rerun_wall']:.2f} s, "
+                f"the full run {row['wall']:.1f} s ({row['wall'] / row['rerun_wall']:.0f}x)"
+            )
+    if cluster_row:
+        for row, cores in ((two, 2), (cluster_row, 2)):
+            if row:
+                per_core = len(paths) / row["analysis"] / cores
+                print(f"{row['name']}: {per_core:.3f} tracks/s per core ({cores} cores)")
+        if two:
+            print(
+                "standalone (2 workers x 1 core) / local[2], analysis: "
+                f"{two['analysis'] / cluster_row['analysis']:.2f}x"
+            )
     print(json.dumps({"tracks": len(paths), "audio_s": audio_s, "rows": rows}))
+
+
+def _batch_row(
+    where: str,
+    data: Path,
+    work: Path,
+    env: dict[str, str],
+    tracks: int,
+    cluster: Any = None,
+) -> dict[str, Any]:
+    """(b) or (e): one edm batch job, on local[N] or on the standalone cluster."""
+    out = work / f"out-{where.replace('[', '').replace(']', '')}"
+    command = EDM + ["batch", "analyze", str(data), "--out", str(out), "--json"]
+    workers: tuple[int, ...] = ()
+    if cluster is None:
+        command += ["--master", where]
+        name = f"(b) edm batch analyze, {where}"
+    else:
+        command += ["--master", cluster.url, "--python", sys.executable]
+        command += ["--shared-path", str(data), "--conf", "spark.ui.enabled=false"]
+        workers = cluster.pids()
+        name = "(e) edm batch analyze, standalone"
+    wall, peak, text = timed_run(command, env, workers)
+    summary = json.loads(text)
+    assert summary["analysed"] == tracks, summary
+    row = _row(
+        name,
+        wall,
+        summary["analysis_s"],
+        wall - summary["analysis_s"],
+        peak,
+        spark_start=summary["spark_start_s"],
+    )
+    # The same job again, with everything done: the driver skips every unchanged file.
+    again, _, text = timed_run(command, env, workers)
+    assert json.loads(text)["skipped"] == tracks
+    row["rerun_wall"] = again
+    return row
 
 
 def _row(

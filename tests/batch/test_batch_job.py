@@ -152,9 +152,25 @@ def test_a_rerun_skips_what_is_done_and_writes_nothing(
     summary = run_batch(
         BatchOptions(source=str(catalogue), out=out), registry_of(batch_store), session=spark
     )
-    assert (summary.analysed, summary.failed, summary.skipped) == (0, 0, 6)
+    # The two bad files stay failed (exit 1 from the CLI), named with their errors; nothing
+    # was read or logged: the driver saw every file unchanged.
+    assert (summary.analysed, summary.failed, summary.skipped) == (0, 2, 4)
+    assert [(Path(f["path"]).name, f["earlier"]) for f in summary.failures] == [
+        (BAD[0], True),
+        (BAD[1], True),
+    ]
+    assert summary.failures[0]["error"] == "the audio is empty"
+    assert summary.run_id is None
     assert sorted(out.rglob("*.parquet")) == before
     assert len(by_path(out)) == 6
+
+    retried = run_batch(
+        BatchOptions(source=str(catalogue), out=out, retry_failed=True),
+        registry_of(batch_store),
+        session=spark,
+    )
+    assert (retried.analysed, retried.failed, retried.skipped) == (0, 2, 4)
+    assert retried.run_id is not None and not any(f["earlier"] for f in retried.failures)
 
 
 def test_a_promotion_reanalyses_only_with_refresh_or_model(
@@ -171,7 +187,9 @@ def test_a_promotion_reanalyses_only_with_refresh_or_model(
     options = BatchOptions(source=str(catalogue), out=out)
 
     kept = run_batch(options, registry_of(batch_store), session=spark)
-    assert (kept.model_version, kept.skipped, kept.stale) == (2, 6, 6)
+    # The touched file goes to the executors with its hash and is skipped there; the bad files
+    # keep version 1's errors.
+    assert (kept.model_version, kept.skipped, kept.stale, kept.failed) == (2, 4, 4, 2)
     assert not (out / "model_version=2").exists()
 
     redone = run_batch(
@@ -186,4 +204,4 @@ def test_a_promotion_reanalyses_only_with_refresh_or_model(
         registry_of(batch_store),
         session=spark,
     )
-    assert (named.analysed, named.skipped) == (0, 6)
+    assert (named.analysed, named.skipped, named.failed) == (0, 4, 2)

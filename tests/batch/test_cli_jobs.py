@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 from tests.batch.conftest import BAD, write_catalogue
 from tests.servers import S3Server
 
@@ -38,8 +39,6 @@ def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.Com
 
 def batch_runs(store: str) -> list:
     """The store's batch runs, newest first."""
-    from mlflow.tracking import MlflowClient
-
     client = MlflowClient(tracking_uri=f"sqlite:///{store}/mlflow.db")
     experiment = client.get_experiment_by_name("edm-batch")
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
@@ -84,6 +83,29 @@ def test_a_killed_driver_resumes_and_every_track_is_there_once(
     runs = [r for r in batch_runs(batch_store) if r.data.params["out"] == str(out)]
     assert [r.info.status for r in runs] == ["FINISHED", "KILLED"]
     assert runs[1].data.tags["edm.ended_by"] == f"edm batch resumed on {out}"
+    # It ended when it last logged (its heartbeat), not when the resumed job found it.
+    killed = runs[1]
+    client = MlflowClient(tracking_uri=f"sqlite:///{batch_store}/mlflow.db")
+    beats = client.get_metric_history(killed.info.run_id, "tracks_processed")
+    last = max([killed.info.start_time, *(m.timestamp for m in beats)])
+    assert killed.info.end_time == last < runs[0].info.start_time
+
+    # Once more, with everything done: the driver sees each file unchanged and answers without
+    # Spark (no JVM), MLflow or the model; the bad files are still failed (exit 1), by name.
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', *(m for m in ('pyspark', 'mlflow', "
+        "'onnxruntime') if m in sys.modules), file=sys.stderr))\n"
+        "from edm.cli.main import main\n"
+        "sys.argv = ['edm', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    again = run([sys.executable, "-c", probe, *edm_batch(batch_store, str(source), *options)[3:]])
+    assert again.returncode == 1, again.stderr
+    summary = json.loads(again.stdout)
+    assert (summary["skipped"], summary["failed"], summary["run_id"]) == (8, 4, None)
+    assert sorted(Path(f["path"]).name for f in summary["failures"]) == sorted(BAD * 2)
+    assert "LOADED\n" in again.stderr  # none of the three was imported
     assert not (out / ".edm-batch-driver.json").exists()
 
 

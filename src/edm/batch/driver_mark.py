@@ -29,6 +29,9 @@ class DriverMark:
     run_id: str
     host: str
     pid: int
+    # The process's start (boot id and clock ticks since boot, from /proc): a pid reused by
+    # another process after the driver died has another. None in marks of older edm versions.
+    started: str | None = None
 
     def alive(self) -> bool | None:
         """Whether the marking process still runs; None when it ran on another host."""
@@ -36,25 +39,42 @@ class DriverMark:
             return None
         if self.pid == os.getpid():
             return False  # an earlier job of this same process, which did not clear its mark
+        if self.started is not None:
+            return process_start(self.pid) == self.started
         try:
             cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
         except OSError:
             return False
-        # The pid may have been reused by an unrelated process since the driver died.
         return b"edm" in cmdline
+
+
+def process_start(pid: int) -> str | None:
+    """``boot-id:start-ticks`` of a running process; None when it is gone (or no /proc)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return f"{boot}:{fields[19]}"  # field 22 of stat: the start time, in ticks since boot
 
 
 def read_mark(out: Path) -> DriverMark | None:
     """The mark in ``out``; None when there is none or it is unreadable (a torn write)."""
     try:
         data = json.loads((out / MARK_NAME).read_text(encoding="utf-8"))
-        return DriverMark(str(data["run_id"]), str(data["host"]), int(data["pid"]))
+        started = data.get("started")
+        return DriverMark(
+            str(data["run_id"]),
+            str(data["host"]),
+            int(data["pid"]),
+            str(started) if started is not None else None,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def write_mark(out: Path, run_id: str) -> None:
-    mark = DriverMark(run_id, socket.gethostname(), os.getpid())
+    mark = DriverMark(run_id, socket.gethostname(), os.getpid(), process_start(os.getpid()))
     write_text_atomically(out / MARK_NAME, json.dumps(asdict(mark)))
 
 

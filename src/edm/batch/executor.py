@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from edm.batch.files import read_content
+from edm.batch.shipping import model_folder
 
 # What each task gives back to the driver, flat; the driver turns ``result`` (the pyfunc's
 # structure dict as JSON) into the typed Parquet columns (edm.batch.results).
@@ -46,6 +47,7 @@ def analyse_batches(
     tracks: list[tuple[str, str | None]],
     model_location: str,
     threads: int = 1,
+    shared_paths: tuple[str, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     """The mapInArrow function over ``spark.range``: row ``id`` is ``tracks[id]``, a path and
     the content hash of its earlier result that counts as done (None: none). A file whose
@@ -55,9 +57,31 @@ def analyse_batches(
     Python rows, which Spark would convert in a second Python worker per task.
     """
     model = _LazyModel(model_location, threads)
+    unmounted = _unmounted(shared_paths)
     for batch in batches:
-        rows = [analyse_one(model, *tracks[index]) for index in batch.column("id").to_pylist()]
+        indices = batch.column("id").to_pylist()
+        if unmounted:
+            rows = [_timed(_failed(tracks[i][0], unmounted), time.perf_counter()) for i in indices]
+        else:
+            rows = [analyse_one(model, *tracks[index]) for index in indices]
         yield pa.RecordBatch.from_pylist(rows, schema=TASK_SCHEMA)
+
+
+def _unmounted(shared_paths: tuple[str, ...]) -> str | None:
+    """A shared folder missing on this executor (a worker that lost its mount mid-job): its
+    tracks become error rows that say so, and a later run retries them."""
+    import os
+    import socket
+
+    for path in shared_paths:
+        if not os.path.isdir(path):
+            host = socket.gethostname()
+            return f"--shared-path {path} is not a folder on the executor host {host}"
+    return None
+
+
+def _failed(path: str, problem: str) -> dict[str, Any]:
+    return {"path": path, "status": "error", "content_hash": None, "error": problem}
 
 
 def analyse_one(model: _LazyModel, path: str, done_hash: str | None) -> dict[str, Any]:
@@ -114,8 +138,8 @@ class _LazyModel:
 
 
 def _model(location: str, threads: int) -> Any:
-    """The pyfunc at ``location`` (a local folder, or ``sparkfiles:NAME`` shipped with
-    ``SparkContext.addFile``), loaded once per worker process."""
+    """The pyfunc at ``location`` (a local folder, or an archive shipped with the job: see
+    ``edm.batch.shipping``), loaded once per worker process."""
     if location not in _loaded:
         import mlflow.pyfunc
 
@@ -123,13 +147,8 @@ def _model(location: str, threads: int) -> Any:
 
         # Spark runs one task per core: the engine's own threads would fight the other tasks.
         set_inference_threads(max(1, threads))
-        folder = location
-        if location.startswith("sparkfiles:"):
-            from pyspark import SparkFiles
-
-            folder = SparkFiles.get(location.removeprefix("sparkfiles:"))
         _loaded.clear()  # a worker keeps one model: the job's version
-        _loaded[location] = mlflow.pyfunc.load_model(folder)
+        _loaded[location] = mlflow.pyfunc.load_model(model_folder(location))
     return _loaded[location]
 
 

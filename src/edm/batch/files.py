@@ -26,6 +26,7 @@ _READ_BLOCK = 1 << 20
 class InputFile:
     path: str  # an absolute local path or an s3://bucket/key URI
     size_bytes: int | None = None  # None where the listing did not say
+    mtime_ns: int | None = None  # last modified, where the listing said
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,16 @@ def list_s3_audio(uri: str) -> Iterator[InputFile]:
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             if is_audio_name(item["Key"]):
-                yield InputFile(f"s3://{bucket}/{item['Key']}", int(item["Size"]))
+                modified = item.get("LastModified")
+                mtime_ns = int(modified.timestamp() * 1e9) if modified is not None else None
+                yield InputFile(f"s3://{bucket}/{item['Key']}", int(item["Size"]), mtime_ns)
 
 
 def list_local_audio(folder: Path) -> Iterator[InputFile]:
     """Every audio file under ``folder``; DataError names a folder without any."""
     for path in audio_files(folder):
-        yield InputFile(str(path.resolve()), path.stat().st_size)
+        status = path.stat()
+        yield InputFile(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
 def read_content(path: str, max_bytes: int) -> FileContent:

@@ -22,7 +22,12 @@ class BatchOptions:
     chunk_size: int | None = None  # tracks per chunk; None: 8 per core
     write_yaml: bool = False
     refresh: bool = False
+    retry_failed: bool = False  # analyse again the tracks whose result is an error
     python: str | None = None  # the executors' Python (default: see spark_session)
+    python_env: str | None = None  # a packed environment shipped to the executors instead
+    driver_host: str | None = None  # the address executors reach the driver at
+    shared_paths: tuple[str, ...] = ()  # folders every executor mounts at the same path
+    executor_wait_s: float = 120.0  # for the first task on a master of other hosts
     spark_conf: Mapping[str, str] = field(default_factory=dict)
     experiment: str = BATCH_EXPERIMENT
 
@@ -34,22 +39,26 @@ class BatchSummary:
     model_name: str
     model_version: int
     model_uri: str
-    run_id: str
+    run_id: str | None  # None: nothing to do, so no run was logged
     tracks: int
     analysed: int
-    failed: int
+    failed: int  # this run's failures and the earlier ones kept (see edm.batch.plan)
     skipped: int
     stale: int  # skipped tracks whose result is of another version (--refresh redoes them)
-    chunks_written: int
-    duplicates_removed: int
-    spark_start_s: float
-    analysis_s: float
     wall_s: float
+    # Each failed track: path, error, and whether the failure is an earlier run's, kept.
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    chunks_written: int = 0
+    duplicates_removed: int = 0
+    spark_start_s: float = 0.0
+    analysis_s: float = 0.0
     annotations_written: int = 0
 
     @property
     def tracks_per_second(self) -> float:
-        processed = self.analysed + self.failed
+        """Tracks analysed (or failed) in this run per second of analysis."""
+        kept = sum(1 for failure in self.failures if failure["earlier"])
+        processed = self.analysed + self.failed - kept
         return processed / self.analysis_s if self.analysis_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:

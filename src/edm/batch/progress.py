@@ -19,8 +19,10 @@ class BatchProgress:
 
     @property
     def rate(self) -> float:
-        """Tracks per second so far."""
-        return self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        """Tracks analysed (or failed) per second so far: skipped ones cost next to nothing
+        and would promise a speed the rest will not have."""
+        worked = self.processed - self.skipped
+        return worked / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
     def eta_s(self) -> float | None:
@@ -30,6 +32,7 @@ class BatchProgress:
 
 
 ProgressCallback = Callable[[BatchProgress], None]
+HEARTBEAT_S = 3.0
 
 
 class ChunkProgress:
@@ -48,7 +51,8 @@ class ChunkProgress:
         self._running: dict[str, int] = {}  # job group -> tracks in its chunk
         self.finished = self.failed = self.skipped = 0
         self._started = time.perf_counter()
-        self._last: int | None = None
+        self._last: tuple[int, int, int] | None = None
+        self._last_time = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="edm-batch-progress", daemon=True)
 
@@ -63,7 +67,7 @@ class ChunkProgress:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         if exc_type is None:
-            self._report(force=True)  # the last word is the final count, not a poll's
+            self._report()  # the final count, unless it is already the last line shown
 
     def watch(self, group: str, tracks: int) -> None:
         with self._lock:
@@ -75,7 +79,7 @@ class ChunkProgress:
             self.finished += tracks
             self.failed += failed
             self.skipped += skipped
-        self._report(force=True)
+        self._report()
 
     @property
     def elapsed_s(self) -> float:
@@ -84,7 +88,9 @@ class ChunkProgress:
     def _poll(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self._report()
+                # A sign of life at least every few seconds, even while no task has ended (a
+                # small job's one chunk): the elapsed time and rate still move.
+                self._report(force=time.perf_counter() - self._last_time > HEARTBEAT_S)
             except Exception:  # the context is stopping: progress is best effort
                 return
 
@@ -105,9 +111,11 @@ class ChunkProgress:
             done, total = self._tasks(group)
             if total:
                 processed += int(tracks * done / total)
-        if processed == self._last and not force:
+        state = (processed, failed, skipped)
+        if state == self._last and not force:
             return
-        self._last = processed
+        self._last = state
+        self._last_time = time.perf_counter()
         self._on_progress(
             BatchProgress(
                 processed, self._total, failed, skipped, time.perf_counter() - self._started

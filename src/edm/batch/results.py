@@ -13,6 +13,7 @@ back as a column.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,9 @@ ROW_SCHEMA = pa.schema(
         ("path", pa.string()),
         ("content_hash", pa.string()),
         ("size_bytes", pa.int64()),
+        # The file's modification time as the driver listed it: with the size, a re-run tells
+        # an unchanged file without reading it (null in parts of older edm versions).
+        ("mtime_ns", pa.int64()),
         ("duration", pa.float64()),
         ("bpm", pa.float64()),
         ("time_signature", pa.string()),
@@ -64,13 +68,22 @@ class DoneRow:
     content_hash: str | None
     model_version: int
     analysed_at: datetime
+    size_bytes: int | None = None
+    mtime_ns: int | None = None
+    error: str | None = None
 
 
 def output_rows(
-    task_rows: list[dict[str, Any]], model_name: str, model_uri: str, run_id: str | None
+    task_rows: list[dict[str, Any]],
+    model_name: str,
+    model_uri: str,
+    run_id: str | None,
+    mtimes: Mapping[str, int | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of ROW_SCHEMA from the executors' rows (skipped ones are left out)."""
+    """Rows of ROW_SCHEMA from the executors' rows (skipped ones are left out); ``mtimes``:
+    each path's modification time as listed."""
     now = datetime.now(UTC)
+    mtimes = mtimes or {}
     rows = []
     for task in task_rows:
         if task["status"] == "skipped":
@@ -81,6 +94,7 @@ def output_rows(
                 "path": task["path"],
                 "content_hash": task.get("content_hash"),
                 "size_bytes": task.get("size_bytes"),
+                "mtime_ns": mtimes.get(task["path"]),
                 "duration": structure.get("duration"),
                 "bpm": structure.get("bpm"),
                 "time_signature": structure.get("time_signature"),
@@ -145,6 +159,9 @@ def read_results(out: Path | str, columns: list[str] | None = None) -> pa.Table:
         return schema.empty_table().select(wanted)
     dataset = ds.dataset(
         out,
+        # Explicit: a column older parts lack (mtime_ns) reads as null instead of depending on
+        # which file pyarrow happens to look at first.
+        schema=ROW_SCHEMA.append(pa.field(PARTITION, pa.int32())),
         format="parquet",
         partitioning=ds.partitioning(pa.schema([(PARTITION, pa.int32())]), flavor="hive"),
         exclude_invalid_files=False,
@@ -154,11 +171,20 @@ def read_results(out: Path | str, columns: list[str] | None = None) -> pa.Table:
 
 def done_rows(out: Path) -> dict[str, list[DoneRow]]:
     """Each path's earlier results, latest first."""
-    table = read_results(out, ["path", "content_hash", PARTITION, "analysed_at"])
+    columns = ["path", "content_hash", PARTITION, "analysed_at", "size_bytes", "mtime_ns", "error"]
     done: dict[str, list[DoneRow]] = {}
-    for row in table.to_pylist():
+    if not out.is_dir():
+        return done
+    for row in read_results(out, columns).to_pylist():
         done.setdefault(row["path"], []).append(
-            DoneRow(row["content_hash"], int(row[PARTITION]), row["analysed_at"])
+            DoneRow(
+                row["content_hash"],
+                int(row[PARTITION]),
+                row["analysed_at"],
+                row["size_bytes"],
+                row["mtime_ns"],
+                row["error"],
+            )
         )
     for rows in done.values():
         rows.sort(key=lambda r: r.analysed_at, reverse=True)

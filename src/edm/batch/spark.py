@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edm.atomic import write_text_atomically
+from edm.batch.cluster import driver_address, python_env_settings
 from edm.errors import ConfigError
 
 DEFAULT_MASTER = "local[*]"
@@ -43,14 +44,19 @@ def spark_session(
     master: str = DEFAULT_MASTER,
     *,
     python: str | None = None,
+    python_env: str | None = None,
+    driver_host: str | None = None,
     conf: Mapping[str, str] | None = None,
+    log_file: Path | None = None,
     app_name: str = "edm batch analyze",
 ) -> Any:
     """A SparkSession on ``master`` (``local[*]``, ``spark://``, ``yarn``, ``k8s://``…).
 
     ``python`` is the interpreter of the executors' workers: by default this one on a local
     master, else Spark's own setting (``spark.pyspark.python``, ``PYSPARK_PYTHON``), since a
-    cluster's machines have their own.
+    cluster's machines have their own. ``python_env`` ships a packed environment instead
+    (``edm.batch.cluster.python_env_settings``). ``log_file`` receives the JVM's warnings and
+    errors, which stay off the console.
     """
     from pyspark.sql import SparkSession
 
@@ -62,14 +68,14 @@ def spark_session(
         "spark.python.worker.reuse": "true",
     }
     if is_local(master):
-        # Loopback and no web UI: quick to start, nothing listening on other interfaces.
-        settings |= {
-            "spark.driver.host": "127.0.0.1",
-            "spark.driver.bindAddress": "127.0.0.1",
-            "spark.ui.enabled": "false",
-        }
-    # The JVM logs its start-up at INFO/WARN on stderr, between our own lines: errors only.
-    java_options = f"-Dlog4j2.configurationFile={_quiet_log4j()}"
+        # No web UI: quick to start, nothing listening on other interfaces.
+        settings["spark.ui.enabled"] = "false"
+    # Executors connect back to the driver (tasks, results, the shipped model): it must listen
+    # on an address they can reach, by default the one this host uses to reach the master.
+    address = driver_host or driver_address(master)
+    if address:
+        settings |= {"spark.driver.host": address, "spark.driver.bindAddress": address}
+    java_options = f"-Dlog4j2.configurationFile={_log4j_config(log_file)}"
     if is_local(master):
         # On a local master the driver's JVM shares the cores with the Python workers, and its
         # optimising compiler and parallel GC took whole cores for the first half-minute:
@@ -84,9 +90,15 @@ def spark_session(
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         settings[f"spark.executorEnv.{variable}"] = threads
     executable = python or (sys.executable if is_local(master) else None)
-    if executable:
+    if python_env:
+        environment = python_env_settings(python_env, conf or {})
+        executable = environment["spark.pyspark.python"]
+        settings |= environment
+    elif executable:
         settings["spark.pyspark.python"] = executable
-    settings |= dict(conf or {})
+    settings |= {
+        k: v for k, v in (conf or {}).items() if not (python_env and k == "spark.archives")
+    }
     for key, value in settings.items():
         builder = builder.config(key, value)
     # PySpark puts its own SIGINT handler in place when the context starts; keep the one the
@@ -96,7 +108,6 @@ def spark_session(
     session = builder.getOrCreate()
     if in_main and previous is not None:
         signal.signal(signal.SIGINT, previous)
-    session.sparkContext.setLogLevel("ERROR")
     if executable:
         # PySpark reads the workers' Python from PYSPARK_PYTHON when the context starts; the
         # setting above is for spark-submit. Point this context at it without the environment.
@@ -104,31 +115,42 @@ def spark_session(
     return session
 
 
-def _quiet_log4j() -> str:
-    folder = Path(tempfile.gettempdir()) / "edm-spark"
-    folder.mkdir(exist_ok=True)
-    path = folder / "log4j2-errors-v2.properties"
-    if not path.is_file():  # whole or absent: another job may be starting its JVM on it
-        write_text_atomically(
-            path,
-            "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
-            "appender.console.type = Console\nappender.console.name = console\n"
-            "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
-            "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex\n"
-            # Tasks cancelled by Ctrl-C finish after the session stops and log a stack each.
-            "logger.cancelled.name = org.apache.spark.TaskContextImpl\n"
-            "logger.cancelled.level = fatal\n",
-        )
+def _log4j_config(log_file: Path | None) -> str:
+    """A log4j2 configuration: errors only on the console; with ``log_file``, nothing on the
+    console (the job's own one-line errors say what failed, between the progress lines) and
+    the warnings and errors in that file (a lost executor, a slow start)."""
+    console = (
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex\n"
+        "appender.console.filter.threshold.type = ThresholdFilter\n"
+        f"appender.console.filter.threshold.level = {'error' if log_file is None else 'off'}\n"
+        # Tasks cancelled by Ctrl-C finish after the session stops and log a stack each.
+        "logger.cancelled.name = org.apache.spark.TaskContextImpl\n"
+        "logger.cancelled.level = fatal\n"
+    )
+    if log_file is None:
+        folder = Path(tempfile.gettempdir()) / "edm-spark"
+        folder.mkdir(exist_ok=True)
+        path = folder / "log4j2-errors-v3.properties"
+        if not path.is_file():  # whole or absent: another job may be starting its JVM on it
+            write_text_atomically(
+                path,
+                "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n" + console,
+            )
+        return str(path)
+    path = log_file.parent / ".log4j2.properties"  # read once, as the JVM starts
+    write_text_atomically(
+        path,
+        "rootLogger.level = warn\nrootLogger.appenderRef.stderr.ref = console\n"
+        "rootLogger.appenderRef.file.ref = file\n"
+        + console
+        + "appender.file.type = File\nappender.file.name = file\n"
+        f"appender.file.fileName = {log_file}\nappender.file.append = true\n"
+        "appender.file.layout.type = PatternLayout\n"
+        "appender.file.layout.pattern = %d{ISO8601} %p %c{1}: %m%n%ex\n",
+    )
     return str(path)
-
-
-def ship_model(session: Any, folder: Path) -> str:
-    """Where executors find the MLflow model: its folder on a local master (same disk), else
-    a copy shipped with ``SparkContext.addFile`` to every executor."""
-    if is_local(session.sparkContext.master):
-        return str(folder)
-    session.sparkContext.addFile(str(folder), recursive=True)
-    return f"sparkfiles:{folder.name}"
 
 
 def default_parallelism(session: Any) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from edm.cli import context
-from edm.cli.output import err_console, print_json
+from edm.cli.output import err_console, plain, print_json
 
 if TYPE_CHECKING:
     from edm.batch import BatchProgress, BatchSummary
@@ -64,8 +64,41 @@ def analyze(
         "--refresh",
         help="Re-analyse tracks whose result is of another version (after a promotion).",
     ),
+    retry_failed: bool = typer.Option(
+        False,
+        "--retry-failed",
+        help="Analyse again the tracks whose earlier result is an error (otherwise an "
+        "unchanged file keeps its error, and still counts as failed).",
+    ),
     python: str = typer.Option(
-        None, "--python", help="The executors' Python (default: this one on a local master)."
+        None,
+        "--python",
+        help="The executors' Python, with edm installed, at this path on every worker "
+        "(default: this one on a local master, else Spark's spark.pyspark.python).",
+    ),
+    python_env: str = typer.Option(
+        None,
+        "--python-env",
+        help="A packed environment with edm (venv-pack -o env.tar.gz; .tar.gz, .tgz or .zip, "
+        "local or hdfs:// s3a://…) shipped with the job as spark.archives; the executors run "
+        "its Python. Instead of --python.",
+    ),
+    driver_host: str = typer.Option(
+        None,
+        "--driver-host",
+        help="The address of this host that executors connect back to (default: the one that "
+        "routes to the master).",
+    ),
+    shared_paths: list[str] = typer.Option(
+        [],
+        "--shared-path",
+        help="A folder every worker mounts at the same path (repeatable): a local SOURCE on a "
+        "cluster must be under one.",
+    ),
+    executor_wait: float = typer.Option(
+        120.0,
+        "--executor-wait",
+        help="Seconds to wait for the first executor on a cluster before giving up.",
     ),
     conf: list[str] = typer.Option(
         [], "--conf", help="A Spark setting KEY=VALUE (repeatable), e.g. spark.executor.memory=4g."
@@ -87,11 +120,21 @@ def analyze(
         chunk_size=chunk_size,
         write_yaml=output_format is BatchFormat.yaml,
         refresh=refresh,
+        retry_failed=retry_failed,
         python=python,
+        python_env=python_env,
+        driver_host=driver_host,
+        shared_paths=tuple(shared_paths),
+        executor_wait_s=executor_wait,
         spark_conf=_spark_conf(conf),
     )
-    err_console.print(f"Listing {source} and starting Spark on {master}…", highlight=False)
-    summary = run_batch(options, lambda: context.registry(ctx), on_progress=_show_progress)
+    err_console.print(f"Listing {plain(source)} for Spark on {plain(master)}…", highlight=False)
+    summary = run_batch(
+        options,
+        lambda: context.registry(ctx),
+        on_progress=_show_progress,
+        address=context.registry_address(ctx),
+    )
     _print_summary(summary, as_json)
     if summary.failed:
         raise typer.Exit(1)
@@ -128,24 +171,42 @@ def _print_summary(summary: BatchSummary, as_json: bool) -> None:
         print_json(summary.to_dict())
         return
     style = "red" if summary.failed else "green"
-    err_console.print(
+    counts = (
         f"[{style}]{summary.analysed} analysed, {summary.failed} failed, {summary.skipped} "
         f"skipped[/] of {summary.tracks} tracks with version {summary.model_version} of "
-        f"'{summary.model_name}' in {summary.wall_s:.1f} s "
-        f"({summary.tracks_per_second:.2f} tracks/s; Spark start {summary.spark_start_s:.1f} s)",
-        highlight=False,
-        soft_wrap=True,
+        f"'{plain(summary.model_name)}' in {summary.wall_s:.1f} s"
     )
-    if summary.stale:
-        err_console.print(
-            f"{summary.stale} skipped tracks have results of another version: --refresh "
-            f"re-analyses them with version {summary.model_version}",
-            highlight=False,
-            soft_wrap=True,
+    if summary.run_id is not None:
+        counts += (
+            f" ({summary.tracks_per_second:.2f} tracks/s; "
+            f"Spark start {summary.spark_start_s:.1f} s)"
         )
-    err_console.print(
-        f"Results: {summary.out} (MLflow run {summary.run_id})", highlight=False, soft_wrap=True
-    )
+    else:
+        counts += ": nothing to analyse, Spark not started"
+    _say(counts)
+    _print_failures(summary)
+    if summary.stale:
+        _say(
+            f"{summary.stale} skipped tracks have results of another version: --refresh "
+            f"re-analyses them with version {summary.model_version}"
+        )
+    run = f"MLflow run {summary.run_id}" if summary.run_id else "no run logged"
+    _say(f"Results: {plain(summary.out)} ({run})")
+
+
+def _print_failures(summary: BatchSummary, shown: int = 10) -> None:
+    if not summary.failures:
+        return
+    _say("Failed:")
+    for failure in summary.failures[:shown]:
+        earlier = " (an earlier run's result; --retry-failed tries again)" * failure["earlier"]
+        _say(f"  {plain(failure['path'])}: {plain(failure['error'])}{earlier}")
+    if len(summary.failures) > shown:
+        _say(f"  … and {len(summary.failures) - shown} more (--json lists them all)")
+
+
+def _say(text: str) -> None:
+    err_console.print(text, highlight=False, soft_wrap=True)
 
 
 def _clock(seconds: float) -> str:

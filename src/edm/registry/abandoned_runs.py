@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edm.registry.store import StoreConnection
@@ -30,5 +30,15 @@ def end_abandoned_run(connection: StoreConnection, run_id: str, reason: str) -> 
         if run.info.status != "RUNNING":
             return False
         client.set_tag(run_id, ENDED_BY_TAG, reason)
-        client.set_terminated(run_id, "KILLED")
+        client.set_terminated(run_id, "KILLED", end_time=_last_sign_of_life(client, run))
     return True
+
+
+def _last_sign_of_life(client: Any, run: Any) -> int:
+    """When the dead process last logged anything (ms): its run ends then, not when someone
+    found it, so the run's duration is the time it really worked."""
+    last = int(run.info.start_time or 0)
+    for key in run.data.metrics:
+        history = client.get_metric_history(run.info.run_id, key)
+        last = max([last, *(int(metric.timestamp) for metric in history)])
+    return last
