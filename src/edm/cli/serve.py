@@ -18,7 +18,8 @@ from pathlib import Path
 import typer
 
 from edm.cli.context import CliState
-from edm.cli.output import console, err_console, plain
+from edm.cli.output import console, err_console, plain, print_json
+from edm.cli.tempo_options import MAX_BPM_HELP, MIN_BPM_HELP
 from edm.errors import ConfigError
 
 APP_FACTORY = "edm.serving.app:create_app_from_environment"
@@ -38,8 +39,14 @@ def serve(
     shadow_share: float = typer.Option(
         0.0, help="Fraction of Production requests also run on Staging, after the answer."
     ),
-    max_upload_mb: float = typer.Option(100.0, help="Largest upload accepted (413 above)."),
+    max_upload_mb: float = typer.Option(
+        None,
+        help="Largest upload accepted (413 above); default: what --max-audio-seconds of "
+        "uncompressed 48 kHz 24-bit stereo WAV/AIFF takes (248 MB for 900 s).",
+    ),
     max_audio_seconds: float = typer.Option(900.0, help="Longest audio accepted (413 above)."),
+    min_bpm: float = typer.Option(None, "--min-bpm", help=MIN_BPM_HELP),
+    max_bpm: float = typer.Option(None, "--max-bpm", help=MAX_BPM_HELP),
     max_concurrency: int = typer.Option(
         4,
         help="Analyses in progress per worker before answering 503 + Retry-After (a request "
@@ -56,6 +63,14 @@ def serve(
     ),
     drain_seconds: float = typer.Option(
         30.0, help="On SIGTERM, how long the requests in flight may take to finish."
+    ),
+    header_timeout: str = typer.Option(
+        "10s",
+        help="Time for a new connection's first request line and headers (closed after).",
+    ),
+    max_connections: int = typer.Option(
+        1000,
+        help="Open connections per worker; one more closes the connection idle the longest.",
     ),
     shadow_queue: int = typer.Option(
         16, help="Shadow replays waiting at most; more are dropped and counted."
@@ -129,7 +144,9 @@ def serve(
         ServeConfig,
         check_auto_rollback,
         parse_duration,
+        webhook_secret,
     )
+    from edm.serving.connections import needed_descriptors
     from edm.settings import resolve_store
 
     state = ctx.find_root().obj or CliState()
@@ -142,6 +159,8 @@ def serve(
         shadow_share=shadow_share,
         max_upload_mb=max_upload_mb,
         max_audio_seconds=max_audio_seconds,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
         max_concurrency=max_concurrency,
         shadow_queue_size=shadow_queue,
         summary_interval=summary_interval,
@@ -160,8 +179,11 @@ def serve(
         max_receiving=max_receiving,
         analysis_timeout_s=parse_duration(analysis_timeout, "--analysis-timeout"),
         drain_seconds=drain_seconds,
+        header_timeout_s=parse_duration(header_timeout, "--header-timeout"),
+        max_connections=max_connections,
     )
     check_auto_rollback(config)
+    _allow_open_files(needed_descriptors(config.max_connections))
     clients = len(ApiKeys(api_keys_file)) if api_keys_file else None
     if admin_port is not None and admin_port == port:
         raise ConfigError(f"--admin-port must differ from --port ({port})")
@@ -177,7 +199,7 @@ def serve(
         "level": log_level.upper(),
         "propagate": False,
     }
-    webhooks = "on" if os.environ.get(ENV_WEBHOOK_SECRET) else f"off (set {ENV_WEBHOOK_SECRET})"
+    webhooks = "on" if webhook_secret() else f"off (set {ENV_WEBHOOK_SECRET})"
     rollback = f"on within {rollback_window} of a promotion" if auto_rollback else "off"
     keys = f"API keys for {clients} client(s)" if clients is not None else "no API keys"
     hooks = f"hooks on http://{admin_host}:{admin_port}" if admin_port else "hooks on --port"
@@ -206,10 +228,29 @@ def serve(
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def _allow_open_files(needed: int) -> None:
+    """Raise this process's soft limit of open files (its workers inherit it) to ``needed``;
+    a hard limit below it is the operator's to raise, or --max-connections to lower."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise ConfigError(
+            f"--max-connections needs {needed} open files per worker and this process may "
+            f"open {hard} (ulimit -Hn): lower --max-connections or raise the limit"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 def api_key(
     name: str = typer.Argument(..., help="The client's name (letters, digits, . _ @ -)."),
     from_stdin: bool = typer.Option(
         False, "--stdin", help="Hash the key read from standard input instead of making one."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON: the name, the keys-file line, and a new key."
     ),
 ) -> None:
     """Make a client key for `edm serve --api-keys-file`: the key goes to the client (shown
@@ -222,6 +263,9 @@ def api_key(
     if not key:
         raise ConfigError("no key on standard input")
     line = key_line(name, key)
+    if as_json:  # the key only when it is new: one read from stdin is the caller's already
+        print_json({"name": name, "line": line} | ({} if from_stdin else {"key": key}))
+        return
     if from_stdin:
         print(line)
         return

@@ -122,7 +122,7 @@ def _cache_files(path: Path, digest: str) -> tuple[Path, Path]:
 def _read_metadata(metadata_file: Path, digest: str) -> dict[str, Any] | None:
     try:
         document = json.loads(metadata_file.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(document, dict) or document.get("format") != ONNX_FORMAT:
         return None

@@ -123,6 +123,8 @@ class DriftReference:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: the drift reference is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise DataError(f"{path}: the drift reference is JSON nested too deep") from None
         return cls.from_dict(document, str(path))
 
 

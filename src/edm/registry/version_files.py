@@ -62,6 +62,8 @@ def read_version_json(
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{artifact} of version {number} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DataError(f"{artifact} of version {number} is JSON nested too deep") from None
     if not isinstance(document, dict):
         raise DataError(f"{artifact} of version {number} is not a JSON object")
     return document

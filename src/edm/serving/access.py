@@ -81,6 +81,7 @@ class ApiKeys:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
+        self._unreadable: str | None = None  # the problem last logged while it cannot be read
         self._clients = self._read()  # a bad file at start is the operator's to fix: raise
 
     def __len__(self) -> int:
@@ -104,8 +105,16 @@ class ApiKeys:
         try:
             stamp = self._stat()
         except OSError as exc:
-            log.error("API keys file %s cannot be read (%s): keeping the last keys", self.path, exc)
+            problem = exc.strerror or str(exc)
+            with self._lock:  # said once per change (missing, then unreadable...), not per request
+                if problem == self._unreadable:
+                    return self._clients
+                self._unreadable, self._stamp = problem, None
+            log.error(
+                "API keys file %s cannot be read (%s): keeping the last keys", self.path, problem
+            )
             return self._clients
+        self._unreadable = None
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:

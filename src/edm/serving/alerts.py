@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +34,21 @@ if TYPE_CHECKING:
 router = APIRouter()
 
 MAX_NOTIFICATION_BYTES = 1024 * 1024
+_RFC3339 = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+)
+
+
+def _date_time_text(value: object) -> object:
+    """Only what the schema documents, a date-time string: pydantic's lax mode would take a
+    number, or a string of digits, as seconds since 1970."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time string, such as 2026-01-31T12:00:00Z")
+    return value
+
+
+DateTimeText = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 class AlertmanagerAlert(BaseModel):
@@ -43,8 +59,8 @@ class AlertmanagerAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime  # Alertmanager's field names
-    endsAt: datetime | None = None
+    startsAt: DateTimeText  # Alertmanager's field names
+    endsAt: DateTimeText | None = None
     fingerprint: str = ""
 
     def to_alert(self) -> Alert:
@@ -102,7 +118,7 @@ HOOK_RESPONSES = {
         "an alert about a promotion already rolled back (already_rolled_back).",
         "content": {"application/json": {"schema": DECISION}},
     },
-    400: documented(400, "A body that is not JSON, or over 1 MB."),
+    400: documented(400, "A body that is not JSON, nested too deep, or over 1 MB."),
     401: documented(
         401, "The bearer token (EDM_ALERT_TOKEN or EDM_ALERT_TOKEN_FILE) is missing or wrong."
     ),
@@ -147,6 +163,8 @@ async def alertmanager_hook(request: Request) -> Response:
         document = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _malformed(service, request, 400, "the notification is not JSON")
+    except RecursionError:
+        return _malformed(service, request, 400, "the notification is JSON nested too deep")
     try:
         notification = AlertmanagerNotification.model_validate(document)
     except ValidationError as exc:

@@ -12,8 +12,12 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 from edm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edm.decoding.decode import DecodeParams
 
 ENV_CONFIG = "EDM_SERVE_CONFIG"
 ENV_WEBHOOK_SECRET = "EDM_WEBHOOK_SECRET"
@@ -30,8 +34,13 @@ class ServeConfig:
     poll_interval: float = 10.0
     staging_share: float = 0.0
     shadow_share: float = 0.0
-    max_upload_mb: float = 100.0
+    # None: what max_audio_seconds of uncompressed audio takes (edm.audio.io.uncompressed_bytes:
+    # 48 kHz 24-bit stereo, 248 MB for 900 s), so no file within the seconds is refused for
+    # its bytes; compressed formats are far smaller.
+    max_upload_mb: float | None = None
     max_audio_seconds: float = 900.0
+    min_bpm: float | None = None  # tempo hints for every version's decoding (--min-bpm)
+    max_bpm: float | None = None
     max_concurrency: int = 4
     shadow_queue_size: int = 16
     summary_interval: float = 60.0
@@ -52,6 +61,8 @@ class ServeConfig:
     max_receiving: int = 64  # /predict bodies being received at once per worker (503 above)
     analysis_timeout_s: float = 120.0  # from the analysis slot to the answer (504 after)
     drain_seconds: float = 30.0  # on SIGTERM, how long requests in flight may take to finish
+    header_timeout_s: float = 10.0  # a connection's first request line and headers (closed after)
+    max_connections: int = 1000  # per worker; one more closes the connection idle the longest
 
     def __post_init__(self) -> None:
         for name in ("staging_share", "shadow_share"):
@@ -69,8 +80,11 @@ class ServeConfig:
             "body_timeout_s",
             "analysis_timeout_s",
             "drain_seconds",
+            "header_timeout_s",
         ):
             value = getattr(self, name)
+            if value is None and name == "max_upload_mb":
+                continue
             if not value > 0:
                 option = name.removesuffix("_s").replace("_", "-")
                 raise ConfigError(f"--{option} must be positive, got {value}")
@@ -83,6 +97,7 @@ class ServeConfig:
             "retry_after_s",
             "drift_window",
             "max_receiving",
+            "max_connections",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
@@ -97,7 +112,17 @@ class ServeConfig:
 
     @property
     def max_upload_bytes(self) -> int:
+        if self.max_upload_mb is None:
+            from edm.audio.io import uncompressed_bytes
+
+            return uncompressed_bytes(self.max_audio_seconds)
         return int(self.max_upload_mb * 1024 * 1024)
+
+    def decode_params(self) -> DecodeParams:
+        """How the service decodes: the defaults with the BPM hints (ConfigError if empty)."""
+        from edm.decoding.decode import DecodeParams
+
+        return DecodeParams().with_bpm_range(self.min_bpm, self.max_bpm)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -106,8 +131,10 @@ class ServeConfig:
     def from_json(cls, text: str) -> ServeConfig:
         try:
             values = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise ConfigError(f"{ENV_CONFIG} is not valid JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{ENV_CONFIG} is not a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -122,13 +149,14 @@ class ServeConfig:
 
 def webhook_secret() -> str | None:
     """The shared secret of MLflow webhooks; None turns ``POST /hooks/mlflow`` off."""
-    return os.environ.get(ENV_WEBHOOK_SECRET) or None
+    secret = os.environ.get(ENV_WEBHOOK_SECRET)
+    return secret if secret and secret.strip() else None  # spaces alone are no secret
 
 
 def alert_token() -> str | None:
     """The bearer token Alertmanager must send to ``POST /hooks/alertmanager``: from
     ``EDM_ALERT_TOKEN``, else from the file ``EDM_ALERT_TOKEN_FILE`` names; None: not set."""
-    token = os.environ.get(ENV_ALERT_TOKEN)
+    token = os.environ.get(ENV_ALERT_TOKEN, "").strip()  # spaces alone are no token
     if token:
         return token
     path = os.environ.get(ENV_ALERT_TOKEN_FILE)
@@ -145,7 +173,7 @@ def alert_token() -> str | None:
 
 def alert_token_source() -> str:
     """Where ``alert_token`` reads the token, as the 401 names it to Alertmanager's operator."""
-    if os.environ.get(ENV_ALERT_TOKEN):
+    if os.environ.get(ENV_ALERT_TOKEN, "").strip():
         return ENV_ALERT_TOKEN
     return f"the file {ENV_ALERT_TOKEN_FILE} names"
 

@@ -64,6 +64,10 @@ def run(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from edm.serving.connections import PROTOCOL
+
+    # Connections bounded in time and number (see ``connections``).
+    options.setdefault("http", PROTOCOL)
     config = uvicorn.Config(
         app_factory, factory=True, host=host, port=port, workers=workers, **options
     )

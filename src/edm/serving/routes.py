@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from edm.errors import WebhookRefusedError
+from edm.errors import ServiceError, WebhookRefusedError
 from edm.serving.guard import client_of
 from edm.serving.state import documented, error_response, read_small_body
 from edm.serving.webhook import (
@@ -18,6 +18,7 @@ from edm.serving.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     concerns_model,
+    delivery_id_of,
     verify,
 )
 
@@ -154,7 +155,13 @@ WEBHOOK_BODY = {
                 }
             },
         },
-        401: documented(401, "Bad or missing signature, or a delivery older than 5 minutes."),
+        400: documented(
+            400, "A signed body that is not a JSON object as documented, or nested too deep."
+        ),
+        401: documented(
+            401, "Bad or missing signature or headers, or a delivery older than 5 minutes."
+        ),
+        409: documented(409, "A delivery id already received within 10 minutes: a replay."),
         404: documented(404, "Webhooks are off (no EDM_WEBHOOK_SECRET)."),
         413: documented(413, "A body over 1 MB."),
     },
@@ -171,6 +178,10 @@ async def mlflow_webhook(request: Request) -> Response:
         payload = verify(service.webhook_secret, request.headers, body)
     except WebhookRefusedError as exc:
         return error_response(401, f"webhook refused: {exc}")
+    except ServiceError as exc:
+        return error_response(exc.status, f"webhook refused: {exc}")
+    if not service.deliveries.first_time(delivery_id_of(request.headers)):
+        return error_response(409, "webhook refused: this delivery id was received before (replay)")
     relevant = concerns_model(payload, service.registry.model_name)
     if relevant:
         service.slots.trigger()

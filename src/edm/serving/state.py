@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from edm.serving.limits import ClientLimits
 from edm.serving.stages import Stages
+from edm.serving.webhook import Deliveries
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -46,6 +47,7 @@ class Service:
     limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
     active: int = 0  # analyses in progress (the --max-concurrency slots taken)
     stages: Stages = field(default_factory=Stages)  # receiving, overrunning, draining
+    deliveries: Deliveries = field(default_factory=Deliveries)  # MLflow deliveries seen (409)
     started_at: float = field(default_factory=time.time)
 
 

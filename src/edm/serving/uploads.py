@@ -17,6 +17,7 @@ from pathlib import Path
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from edm.audio.io import SUPPORTED_SUFFIXES
 from edm.errors import ServiceError
 
 # What a raw body may be, and the suffix its temporary file gets (libsndfile reads the
@@ -32,8 +33,15 @@ AUDIO_SUFFIXES = {
     "audio/vorbis": ".ogg",
     "audio/mpeg": ".mp3",
     "audio/mp3": ".mp3",
+    "audio/aiff": ".aiff",
+    "audio/x-aiff": ".aiff",
+    "audio/opus": ".opus",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/aac": ".aac",
 }
-KNOWN_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+KNOWN_SUFFIXES = SUPPORTED_SUFFIXES  # edm.audio.io's one list
 FILE_FIELD = "file"
 
 
@@ -85,6 +93,7 @@ async def receive_upload(
     handle, name = tempfile.mkstemp(prefix="edm-upload-", suffix=suffix, dir=folder)
     target = os.fdopen(handle, "wb")
     received = 0
+    path = Path(name)  # where the file is now: renamed below to take the upload's suffix
     try:
         part = _FilePart(target) if multipart else None
         parser = MultipartParser(options[b"boundary"], part.callbacks()) if part else None
@@ -102,14 +111,17 @@ async def receive_upload(
             if not part.found:
                 raise ServiceError(422, f"the multipart body has no field named '{FILE_FIELD}'")
             filename = part.filename
-            path = _with_suffix(Path(name), Path(filename or "").suffix.lower())
+            path = _with_suffix(path, Path(filename or "").suffix.lower())
         else:
-            filename, path = None, Path(name)
-        if path.stat().st_size == 0:
+            filename = None
+        size = path.stat().st_size
+        if size == 0:
             raise ServiceError(422, "the audio is empty (0 bytes)")
-        return Upload(path=path, size=path.stat().st_size, filename=filename)
+        return Upload(path=path, size=size, filename=filename)
     except BaseException:
+        # Whatever refused it (a limit, a parse error, a timeout, a client gone): nothing stays.
         target.close()
+        path.unlink(missing_ok=True)
         Path(name).unlink(missing_ok=True)
         raise
 
