@@ -99,7 +99,8 @@ def test_a_bad_file_is_reported_and_the_others_are_analysed(
     assert result.exit_code == 1
     errors = result.stderr.strip().splitlines()
     assert errors == [
-        f"Error: {not_audio}: not a supported audio file (WAV, FLAC, OGG, MP3)",
+        f"Error: {not_audio}: not a supported audio file "
+        "(WAV, AIFF, FLAC, OGG, Opus, MP3, M4A/AAC)",
         f"Error: {empty}: file is empty",
         f"Error: {truncated}: truncated: the file ends before its declared audio data",
         "3 of 4 files could not be analysed",

@@ -1,4 +1,7 @@
-"""Decode audio files (WAV, FLAC, OGG, MP3 through libsndfile) to mono float32 and resample.
+"""Decode audio files to mono float32 and resample: WAV, AIFF, FLAC, OGG (Vorbis), Opus and MP3
+through libsndfile; M4A/AAC (and what else libsndfile refuses) through PyAV
+(:mod:`edm.audio.ffmpeg`). :data:`SUPPORTED_SUFFIXES` is the one list every command uses
+(analyze, batch, monitor drift, evaluate, the service's uploads).
 
 Every failure becomes an :class:`~edm.errors.AudioError` naming the file: missing, empty,
 not audio, corrupt, truncated, holding no samples, or with a header no real recording has
@@ -15,10 +18,26 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from edm.audio import ffmpeg
 from edm.errors import AudioError, DataError
 
-SUPPORTED_FORMATS = ("WAV", "FLAC", "OGG", "MP3")
-SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+SUPPORTED_FORMATS = ("WAV", "AIFF", "FLAC", "OGG", "Opus", "MP3", "M4A/AAC")
+SUPPORTED_SUFFIXES = (
+    ".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+    ".m4a", ".mp4", ".aac",
+)  # fmt: skip
+
+# The most bytes a second of uncompressed audio takes in the files people send: 48 kHz, stereo,
+# 24-bit (WAV and AIFF exports). Byte caps on uploads follow from a cap in seconds with this,
+# so that a file within the seconds is never refused for its bytes (96 kHz masters excepted).
+UNCOMPRESSED_BYTES_PER_SECOND = 48_000 * 2 * 3
+_HEADER_BYTES = 1 << 20  # a header, cover art and tags
+
+
+def uncompressed_bytes(seconds: float) -> int:
+    """The byte cap that lets ``seconds`` of uncompressed audio through."""
+    return int(seconds * UNCOMPRESSED_BYTES_PER_SECOND) + _HEADER_BYTES
+
 
 # Decoders of compressed formats may declare a length a little off the real one (MP3 headers
 # estimate it); a shortfall beyond both margins means the file was cut.
@@ -50,10 +69,18 @@ class AudioFileInfo:
 def read_audio_info(path: Path | str) -> AudioFileInfo:
     """The header of an audio file, without decoding it."""
     path = Path(path)
-    _check_file(path)
+    head = _check_file(path)
+    if _is_ffmpeg_only(head):
+        rate, channels, frames = ffmpeg.probe(path)
+        _check_header(path, rate, channels, frames)
+        return AudioFileInfo(path, "M4A/AAC", rate, channels, frames)
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
+        if _not_recognised(exc):
+            rate, channels, frames = ffmpeg.probe(path)
+            _check_header(path, rate, channels, frames)
+            return AudioFileInfo(path, "FFmpeg", rate, channels, frames)
         raise AudioError(path, _describe(exc)) from None
     _check_header(path, int(info.samplerate), int(info.channels), int(info.frames))
     return AudioFileInfo(
@@ -86,7 +113,9 @@ def _check_header(path: Path, sample_rate: int, channels: int, frames: int) -> N
 def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
     """Decode a whole file to mono float32 at its own sample rate: ``(samples, sample_rate)``."""
     path = Path(path)
-    _check_file(path)
+    head = _check_file(path)
+    if _is_ffmpeg_only(head):
+        return _decode_with_ffmpeg(path)
     try:
         with sf.SoundFile(str(path)) as handle:
             declared = handle.frames
@@ -98,6 +127,8 @@ def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
             data = handle.read(dtype="int16" if sixteen_bit else "float32", always_2d=True)
             file_format = handle.format
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
+        if _not_recognised(exc):  # an ADTS .aac stream, say: FFmpeg knows more containers
+            return _decode_with_ffmpeg(path)
         raise AudioError(path, _describe(exc)) from None
     if file_format in ("WAV", "WAVEX") and _wav_data_is_cut(path):
         raise AudioError(path, "truncated: the file ends before its declared audio data")
@@ -110,6 +141,15 @@ def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
     if not np.isfinite(mono).all():
         raise AudioError(path, "contains NaN or infinite samples")
     return np.ascontiguousarray(mono), sample_rate
+
+
+def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    rate, channels, frames = ffmpeg.probe(path)
+    _check_header(path, rate, channels, frames)
+    mono, rate = ffmpeg.decode(path)
+    if not np.isfinite(mono).all():
+        raise AudioError(path, "contains NaN or infinite samples")
+    return mono, rate
 
 
 def _mix(data: np.ndarray) -> np.ndarray:
@@ -152,7 +192,8 @@ def load_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     return resample(samples, native_rate, sample_rate)
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path) -> bytes:
+    """The file's first bytes, once it is known to be a readable file that looks like audio."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -165,12 +206,13 @@ def _check_file(path: Path) -> None:
         raise AudioError(path, "file is empty")
     try:  # libsndfile would only say "System error."
         with path.open("rb") as handle:
-            head = handle.read(4)
+            head = handle.read(12)
     except OSError as exc:
         raise AudioError(path, f"cannot be read: {exc.strerror or exc}") from None
     if not _looks_like_audio(head):
         # Unknown bytes would go to the MP3 decoder last, which prints notes on stderr.
         raise AudioError(path, f"not a supported audio file ({', '.join(SUPPORTED_FORMATS)})")
+    return head
 
 
 # AIFF (FORM) and BW64 too: libsndfile reads them, and edm always let it.
@@ -178,10 +220,25 @@ _MAGIC = (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"FORM", b"fLaC", b"OggS"
 
 
 def _looks_like_audio(head: bytes) -> bool:
-    """WAV, FLAC, Ogg, or MP3 (an ID3 tag or an MPEG frame sync) by its first bytes."""
-    if head.startswith(_MAGIC):
+    """WAV, AIFF, FLAC, Ogg (Vorbis, Opus), MP4/M4A, or MP3 and ADTS AAC (an ID3 tag or an
+    MPEG frame sync) by its first bytes."""
+    if head.startswith(_MAGIC) or _is_ffmpeg_only(head):
         return True
     return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+
+
+def _is_ffmpeg_only(head: bytes) -> bool:
+    """An MP4 container (M4A/AAC, ALAC): ``ftyp`` at byte 4. libsndfile reads none of it."""
+    return head[4:8] == b"ftyp"
+
+
+def _not_recognised(exc: Exception) -> bool:
+    text = str(exc)
+    return (
+        "Format not recognised" in text
+        or "unknown format" in text.lower()
+        or "not a regular file" in text
+    )
 
 
 def _describe(exc: Exception) -> str:

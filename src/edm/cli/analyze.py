@@ -18,6 +18,7 @@ import typer
 from edm.atomic import write_text_atomically
 from edm.cli import context
 from edm.cli.output import console, err_console, plain, print_error, print_json
+from edm.cli.tempo_options import MAX_BPM_HELP, MIN_BPM_HELP
 from edm.errors import ConfigError, EdmError
 
 if TYPE_CHECKING:
@@ -69,11 +70,14 @@ def analyze(
         False, "--cache/--no-cache", help="Keep the features in the feature cache."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    min_bpm: float = typer.Option(None, "--min-bpm", help=MIN_BPM_HELP),
+    max_bpm: float = typer.Option(None, "--max-bpm", help=MAX_BPM_HELP),
     as_json: bool = typer.Option(
         False, "--json", help="Print JSON (the same as --format json, as in every command)."
     ),
 ) -> None:
     """Find the structure of audio files with a trained model."""
+    from edm.decoding.decode import DecodeParams
     from edm.inference.pipeline import File2Structure
 
     if as_json:
@@ -82,8 +86,11 @@ def analyze(
         output_format = OutputFormat.json
     if schema is AnnotationSchema.annotator and output_format is not OutputFormat.yaml:
         raise ConfigError("--schema annotator needs --format yaml")
+    decode_params = DecodeParams().with_bpm_range(min_bpm, max_bpm)
     resolved = context.resolve_model(ctx, model)
-    analyzer = File2Structure.from_checkpoint(resolved.path, device=device, cache=cache)
+    analyzer = File2Structure.from_checkpoint(
+        resolved.path, device=device, cache=cache, decode_params=decode_params
+    )
     names = _unique_stems(files)
     documents: list[dict[str, Any]] = []
     failed = 0

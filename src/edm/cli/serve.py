@@ -19,6 +19,7 @@ import typer
 
 from edm.cli.context import CliState
 from edm.cli.output import console, err_console, plain, print_json
+from edm.cli.tempo_options import MAX_BPM_HELP, MIN_BPM_HELP
 from edm.errors import ConfigError
 
 APP_FACTORY = "edm.serving.app:create_app_from_environment"
@@ -38,8 +39,14 @@ def serve(
     shadow_share: float = typer.Option(
         0.0, help="Fraction of Production requests also run on Staging, after the answer."
     ),
-    max_upload_mb: float = typer.Option(100.0, help="Largest upload accepted (413 above)."),
+    max_upload_mb: float = typer.Option(
+        None,
+        help="Largest upload accepted (413 above); default: what --max-audio-seconds of "
+        "uncompressed 48 kHz 24-bit stereo WAV/AIFF takes (248 MB for 900 s).",
+    ),
     max_audio_seconds: float = typer.Option(900.0, help="Longest audio accepted (413 above)."),
+    min_bpm: float = typer.Option(None, "--min-bpm", help=MIN_BPM_HELP),
+    max_bpm: float = typer.Option(None, "--max-bpm", help=MAX_BPM_HELP),
     max_concurrency: int = typer.Option(
         4,
         help="Analyses in progress per worker before answering 503 + Retry-After (a request "
@@ -152,6 +159,8 @@ def serve(
         shadow_share=shadow_share,
         max_upload_mb=max_upload_mb,
         max_audio_seconds=max_audio_seconds,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
         max_concurrency=max_concurrency,
         shadow_queue_size=shadow_queue,
         summary_interval=summary_interval,

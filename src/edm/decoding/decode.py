@@ -40,6 +40,7 @@ from edm.decoding.metre import Metre, MetreSearch, choose_metre
 from edm.decoding.sections import SectionParams, segment_bars
 from edm.decoding.structure import Section, TrackStructure
 from edm.decoding.tempo import BeatGrid, TempoSearch
+from edm.errors import ConfigError
 from edm.vocabulary import BEATS_PER_BAR
 
 
@@ -59,6 +60,17 @@ class DecodeParams:
     music_start_threshold: float = 0.5  # P(unlabeled) below this: the music has started
     # Silence before the first beat is a lead-in, not a section, when it is this short.
     max_lead_in_bars: float = 2.0
+
+    def with_bpm_range(self, min_bpm: float | None, max_bpm: float | None) -> DecodeParams:
+        """These settings with the tempo searched in ``min_bpm..max_bpm`` (a user's hint; None
+        keeps that end); ConfigError naming the options when the range is empty."""
+        if min_bpm is None and max_bpm is None:
+            return self
+        low = self.tempo.min_bpm if min_bpm is None else float(min_bpm)
+        high = self.tempo.max_bpm if max_bpm is None else float(max_bpm)
+        if not 0 < low < high:
+            raise ConfigError(f"--min-bpm {low:g} and --max-bpm {high:g} leave no tempo to find")
+        return replace(self, tempo=replace(self.tempo, min_bpm=low, max_bpm=high))
 
 
 def decode_structure(

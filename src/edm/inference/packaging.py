@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edm.decoding.tempo import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
 from edm.errors import CheckpointError
 from edm.inference.pyfunc import (
     AUDIO_COLUMN,
@@ -60,6 +61,9 @@ def pyfunc_package(checkpoint: Path) -> ModelPackage | None:
         model_config={
             "max_audio_seconds": DEFAULT_MAX_AUDIO_SECONDS,
             "max_audio_mb": DEFAULT_MAX_AUDIO_MB,
+            # The decoding settings stored with the version (a later version may narrow them).
+            "min_bpm": DEFAULT_MIN_BPM,
+            "max_bpm": DEFAULT_MAX_BPM,
             "backbone": contents["model_config"].get("backbone", "unknown"),
         },
         model_type="edm-structure",

@@ -5,10 +5,12 @@ MLflow loads it as *models-from-code*: the model's code is the plain file
 pickled Python object is stored or loaded. The weights stay the edm checkpoint, an artifact
 of the model read with ``torch.load(weights_only=True)``.
 
-Input, one row per track: the bytes of a WAV, FLAC, OGG or MP3 file in the column ``audio``
-(over ``/invocations`` JSON, base64 text, which MLflow decodes for a binary column). Output,
-one dict per track: what ``edm analyze --format json`` gives (duration, bpm, time signature,
-beats, downbeats, sections with label, confidence and energy).
+Input, one row per track: the bytes of an audio file (any of
+``edm.audio.io.SUPPORTED_FORMATS``) in the column ``audio`` (over ``/invocations`` JSON,
+base64 text, which MLflow decodes for a binary column). Output, one dict per track: what
+``edm analyze --format json`` gives (duration, bpm, tempo curve, metre, beats, downbeats,
+sections with label, confidence and energy). The version's ``model_config`` holds its
+decoding settings (``min_bpm``, ``max_bpm``) besides the input caps.
 
 Bad input (not audio, too large, too long) raises an ``MlflowException`` with
 ``INVALID_PARAMETER_VALUE`` naming the row and the problem: the scoring server answers 400.
@@ -29,20 +31,27 @@ from mlflow.pyfunc import PythonModel
 AUDIO_COLUMN = "audio"
 CHECKPOINT_ARTIFACT = "checkpoint"
 DEFAULT_MAX_AUDIO_SECONDS = 1800.0  # half an hour: a long DJ edit, not a whole set
-DEFAULT_MAX_AUDIO_MB = 200.0
+# What half an hour of uncompressed 48 kHz 24-bit stereo takes (edm.audio.io.uncompressed_bytes),
+# so that the byte cap never refuses audio the seconds cap accepts.
+DEFAULT_MAX_AUDIO_MB = 496.0
 
 
 class StructureModel(PythonModel):
     """Runs ``File2Structure`` on each row's audio."""
 
     def load_context(self, context: Any) -> None:
+        from edm.decoding.decode import DecodeParams
         from edm.inference.pipeline import File2Structure
 
         config = dict(getattr(context, "model_config", None) or {})
         self.max_audio_seconds = float(config.get("max_audio_seconds", DEFAULT_MAX_AUDIO_SECONDS))
         self.max_audio_bytes = int(float(config.get("max_audio_mb", DEFAULT_MAX_AUDIO_MB)) * 2**20)
         checkpoint = context.artifacts[CHECKPOINT_ARTIFACT]
-        self.analyzer = File2Structure.from_checkpoint(checkpoint, device="cpu")
+        # The version's decoding settings: the tempo range it searches (edm.decoding).
+        decode_params = DecodeParams().with_bpm_range(config.get("min_bpm"), config.get("max_bpm"))
+        self.analyzer = File2Structure.from_checkpoint(
+            checkpoint, device="cpu", decode_params=decode_params
+        )
 
     # A DataFrame hint is one MLflow infers no schema from (so the signature stays ours) and
     # does not warn about; MLflow hands over a DataFrame after enforcing the signature.

@@ -149,6 +149,7 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         poll_interval=config.poll_interval,
         device=config.device,
         trigger_file=Path(folder) / "edm-reload-trigger" if folder else None,
+        decode_params=config.decode_params(),
     )
     shadow = ShadowRunner(
         slots,

@@ -12,8 +12,12 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 from edm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edm.decoding.decode import DecodeParams
 
 ENV_CONFIG = "EDM_SERVE_CONFIG"
 ENV_WEBHOOK_SECRET = "EDM_WEBHOOK_SECRET"
@@ -30,8 +34,13 @@ class ServeConfig:
     poll_interval: float = 10.0
     staging_share: float = 0.0
     shadow_share: float = 0.0
-    max_upload_mb: float = 100.0
+    # None: what max_audio_seconds of uncompressed audio takes (edm.audio.io.uncompressed_bytes:
+    # 48 kHz 24-bit stereo, 248 MB for 900 s), so no file within the seconds is refused for
+    # its bytes; compressed formats are far smaller.
+    max_upload_mb: float | None = None
     max_audio_seconds: float = 900.0
+    min_bpm: float | None = None  # tempo hints for every version's decoding (--min-bpm)
+    max_bpm: float | None = None
     max_concurrency: int = 4
     shadow_queue_size: int = 16
     summary_interval: float = 60.0
@@ -74,6 +83,8 @@ class ServeConfig:
             "header_timeout_s",
         ):
             value = getattr(self, name)
+            if value is None and name == "max_upload_mb":
+                continue
             if not value > 0:
                 option = name.removesuffix("_s").replace("_", "-")
                 raise ConfigError(f"--{option} must be positive, got {value}")
@@ -101,7 +112,17 @@ class ServeConfig:
 
     @property
     def max_upload_bytes(self) -> int:
+        if self.max_upload_mb is None:
+            from edm.audio.io import uncompressed_bytes
+
+            return uncompressed_bytes(self.max_audio_seconds)
         return int(self.max_upload_mb * 1024 * 1024)
+
+    def decode_params(self) -> DecodeParams:
+        """How the service decodes: the defaults with the BPM hints (ConfigError if empty)."""
+        from edm.decoding.decode import DecodeParams
+
+        return DecodeParams().with_bpm_range(self.min_bpm, self.max_bpm)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -25,6 +25,7 @@ import numpy as np
 from edm.errors import EdmError
 
 if TYPE_CHECKING:
+    from edm.decoding.decode import DecodeParams
     from edm.inference.pipeline import File2Structure
     from edm.monitoring.reference import DriftReference
     from edm.registry import ModelRegistry
@@ -99,8 +100,11 @@ class ModelSlots:
         device: str = "cpu",
         loader: Loader | None = None,
         trigger_file: Path | None = None,
+        decode_params: DecodeParams | None = None,
     ) -> None:
-        """``trigger_file``: a file shared by the workers; touching it wakes every watcher."""
+        """``trigger_file``: a file shared by the workers; touching it wakes every watcher;
+        ``decode_params``: how every version's activations are decoded (the BPM hints)."""
+        self.decode_params = decode_params
         self.registry = registry
         self.metrics = metrics
         self.poll_interval = poll_interval
@@ -263,7 +267,9 @@ class ModelSlots:
 
         started = time.perf_counter()
         path = self.registry.download_version(version, self._download_dir)
-        analyzer = File2Structure.from_checkpoint(path, device=self.device)
+        analyzer = File2Structure.from_checkpoint(
+            path, device=self.device, decode_params=self.decode_params
+        )
         analyzer.analyze(self._warm_up_file())  # first calls pay for lazy set-up: not a user
         record = self.registry.version_record(version)
         reference = self._drift_reference(version)

@@ -17,6 +17,7 @@ from pathlib import Path
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from edm.audio.io import SUPPORTED_SUFFIXES
 from edm.errors import ServiceError
 
 # What a raw body may be, and the suffix its temporary file gets (libsndfile reads the
@@ -32,8 +33,15 @@ AUDIO_SUFFIXES = {
     "audio/vorbis": ".ogg",
     "audio/mpeg": ".mp3",
     "audio/mp3": ".mp3",
+    "audio/aiff": ".aiff",
+    "audio/x-aiff": ".aiff",
+    "audio/opus": ".opus",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/aac": ".aac",
 }
-KNOWN_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+KNOWN_SUFFIXES = SUPPORTED_SUFFIXES  # edm.audio.io's one list
 FILE_FIELD = "file"
 
 
