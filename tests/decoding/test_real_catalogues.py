@@ -177,3 +177,13 @@ def test_without_downbeat_evidence_four_four_is_assumed_and_said() -> None:
     four = decode_structure(activations).to_dict()["metre"]
     assert four["time_signature"] == "4/4" and four["assumed"] is False
     assert four["confidence"] > 0.8
+
+
+def test_an_analysed_track_with_a_silent_tail_writes_where_the_music_ends() -> None:
+    music = make_annotation(downbeat=0.0)
+    activations = _joined([activations_from(music)], [0, 20 * 50])
+    annotation = decode_structure(activations).to_annotation("t.wav")
+    assert annotation.audio.music_end == pytest.approx(music.audio.duration, abs=0.6)
+    assert beat_times(annotation)[-1] < music.audio.duration + 0.1
+    untouched = decode_structure(activations_from(music)).to_annotation("t.wav")
+    assert untouched.audio.music_end is None

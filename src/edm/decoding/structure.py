@@ -124,6 +124,7 @@ class TrackStructure:
                 bpm=round(self.bpm, 3),
                 downbeat=round(first_downbeat, 3),
                 time_signature=f"{self.beats_per_bar}/4",
+                music_end=self._music_end(bar_seconds),
             ),
             structure=structure,
             energy=energy,
@@ -131,6 +132,14 @@ class TrackStructure:
                 tier=3, confidence=round(_unit(overall), 3), source=source, **metadata
             ),
         )
+
+    def _music_end(self, bar_seconds: float) -> float | None:
+        """Where the beats stop, when that is over two bars before the end (trailing silence
+        the decoder gave no beats); None when the music runs to the end."""
+        if not self.beats:
+            return None
+        end = round(self.beats[-1] + bar_seconds / self.beats_per_bar, 3)
+        return end if self.duration - end > 2 * bar_seconds else None
 
     def _bar_one(self, bar_seconds: float) -> float:
         if not self.sections:
