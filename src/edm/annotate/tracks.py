@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from edm.data.annotations import Annotation, load_annotation
 from edm.data.audio_paths import AudioFinder
+from edm.data.review_queue import read_queue
 from edm.errors import EdmError
 
 ANNOTATION_SUFFIXES = (".yaml", ".yml")
@@ -112,7 +113,14 @@ class TrackIndex:
                 found[track_id] = Track(
                     track_id, self.folder / relative, audio, "needs_review", annotated=False
                 )
-        return sorted(found.values(), key=queue_order)
+        # The order edm review queue wrote comes first, for the tracks still to review.
+        queued = {track_id: i for i, track_id in enumerate(read_queue(self.folder))}
+
+        def order(track: Track) -> tuple[int, tuple[int, float, str]]:
+            waiting = track.status in ("in_progress", "needs_review") and track.id in queued
+            return (0, (queued[track.id], 0.0, "")) if waiting else (1, queue_order(track))
+
+        return sorted(found.values(), key=order)
 
     def track(self, track_id: str) -> Track | None:
         path = self.yaml_path(track_id)

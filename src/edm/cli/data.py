@@ -190,3 +190,35 @@ def hash_(
         print_json({"folder": str(data_dir), "dataset_hash": digest})
         return
     console.print(digest, highlight=False)
+
+
+@app.command("split")
+def split(
+    data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (reviewed ones)."),
+    holdout: float = typer.Option(0.2, "--holdout", help="Share of tracks held out (0..1)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same assignment."),
+    audio_dir: list[Path] = audio_dir_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Hold out tracks by audio content hash: edm train leaves them out, edm evaluate and the
+    promotion gate judge on them. A track never changes sides as the folder grows."""
+    from edm.data.split import SPLIT_FILE, write_split
+
+    result = write_split(data_dir, holdout, seed, audio_dirs=as_paths(audio_dir))
+    if as_json:
+        print_json(
+            {
+                "folder": str(data_dir),
+                "holdout": holdout,
+                "seed": seed,
+                "heldout": [t.name for t in result.heldout],
+                "train": [t.name for t in result.train],
+            }
+        )
+        return
+    console.print(
+        f"{plain(data_dir / SPLIT_FILE)}: {len(result.heldout)} held out, "
+        f"{len(result.train)} to train on (holdout {holdout:g}, seed {seed})",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -21,6 +21,7 @@ from edm.cli import (
     interrupts,
     models,
     monitor,
+    review,
     serve,
     train,
     ui,
@@ -41,6 +42,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(batch.app, name="batch")
+app.add_typer(review.app, name="review")
 app.command("train")(train.train)
 app.command("doctor")(doctor.doctor)
 app.command("ui")(ui.ui)

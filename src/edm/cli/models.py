@@ -96,6 +96,8 @@ def info(
         ("Kind", _KIND_TEXT.get(record.kind, plain(record.kind))),
         ("Source", plain(record.source)),
         ("Description", plain(record.description or "-")),
+        ("Lineage", plain(_lineage(reg, record))),
+        ("Review", plain(_review_line(record.metrics))),
     ):
         header.add_row(f"[dim]{label}[/]", value)
     console.print(header)
@@ -185,6 +187,11 @@ def history(
             console.print(_audit_table("Stage changes", entries))
         else:
             console.print("No stage changes recorded yet.")
+        for record in reg.version_records(100):
+            if record.tags.get("edm.parent_version") or record.tags.get("edm.parent_ref"):
+                console.print(
+                    f"Lineage: {plain(_lineage(reg, record))}", highlight=False, soft_wrap=True
+                )
         for found in drift:
             console.print(
                 f"[bold yellow]Not in the trail:[/] {plain(found)} "
@@ -264,6 +271,47 @@ def compare(
                 style=style,
             )
         console.print(table)
+    for record in (left, right):
+        console.print(
+            f"v{record.version}: {plain(_review_line(record.metrics))}; "
+            f"{plain(_lineage_of_tags(record.version, record.tags))}",
+            highlight=False,
+        )
+
+
+def _review_line(metrics: Mapping[str, float]) -> str:
+    from edm.review.stats import review_summary
+
+    return review_summary(metrics) or "not reviewed (edm review stats --log)"
+
+
+def _lineage_of_tags(version: int, tags: Mapping[str, str]) -> str:
+    parent = tags.get("edm.parent_version") or tags.get("edm.parent_ref")
+    data = [
+        f"{tags[f'data.{i}.dir']} x{tags.get(f'data.{i}.weight', '1')} "
+        f"({tags.get(f'data.{i}.hash', '?')})"
+        for i in range(int(tags.get("data_folders", "0") or 0))
+        if f"data.{i}.dir" in tags
+    ]
+    text = f"fine-tuned from {parent}" if parent else "trained from scratch"
+    return text + (f" on {', '.join(data)}" if data else "")
+
+
+def _lineage(reg: Any, record: Any) -> str:
+    """v5 <- v3 <- v1: the chain of parents, each fine-tuned from the next."""
+    chain, seen = [f"v{record.version}"], {record.version}
+    tags = record.tags
+    while (parent := tags.get("edm.parent_version", "")).isdigit() and int(parent) not in seen:
+        seen.add(int(parent))
+        chain.append(f"v{parent}")
+        found = reg.version_record(int(parent))
+        if found is None:
+            chain[-1] += " (missing)"
+            break
+        tags = found.tags
+    if len(chain) == 1:
+        return _lineage_of_tags(record.version, record.tags)
+    return " <- ".join(chain) + "; " + _lineage_of_tags(record.version, record.tags)
 
 
 @app.command("load-production")

@@ -32,14 +32,27 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
 
 def train(
     ctx: typer.Context,
-    data_dir: Path = typer.Argument(..., help="Folder of annotated tracks (audio + YAML)."),
+    data_dir: list[Path] = typer.Argument(
+        ..., help="Folder(s) of annotated tracks (audio + YAML); held-out tracks left out."
+    ),
     audio_dir: list[Path] = audio_dir_option(),
     min_tier: int = min_tier_option(),
     min_confidence: float = min_confidence_option(),
     registry: bool = typer.Option(
         True, "--registry/--no-registry", help="Log the run to MLflow and register the model."
     ),
-    backbone: str = typer.Option("cnn", help="cnn, mert-95m or mert-330m."),
+    backbone: str = typer.Option(
+        None, help="cnn (default), mert-95m or mert-330m; with --init-from, the parent's."
+    ),
+    init_from: str = typer.Option(
+        None,
+        "--init-from",
+        help="Fine-tune from a version: its weights and model config (a version, Production, "
+        "Staging, a models:/ URI or a .pt checkpoint).",
+    ),
+    mix: list[str] = typer.Option(
+        [], "--mix", help="DIR=WEIGHT,... sampling weight per data folder (default 1 each)."
+    ),
     epochs: int = typer.Option(20, "--epochs", min=1),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
@@ -74,7 +87,23 @@ def train(
     from edm.cli.train_progress import is_main_process, training_progress
     from edm.training import TrainingConfig, generate_run_name
     from edm.training.pipeline import train_from_directory
+    from edm.training.sources import parse_mix
 
+    weights = parse_mix(mix)
+    model_registry = None
+    if registry:
+        from edm.registry import ModelRegistry
+
+        state = ctx.find_root().obj or CliState()
+        model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
+    parent = None
+    if init_from is not None:
+        from edm.training.finetune import check_compatible, resolve_parent
+
+        parent = resolve_parent(init_from, lambda: model_registry)
+        backbone = backbone or parent.backbone
+        check_compatible(parent, backbone)
+    backbone = backbone or "cnn"
     if run_name is None and resume is None:  # named here so that an interrupt can name it
         run_name = generate_run_name(backbone, description)
     config = TrainingConfig.create(
@@ -100,12 +129,6 @@ def train(
         min_tier=min_tier,
         min_confidence=min_confidence,
     )
-    model_registry = None
-    if registry:
-        from edm.registry import ModelRegistry
-
-        state = ctx.find_root().obj or CliState()
-        model_registry = ModelRegistry(tracking_uri=state.tracking_uri, experiment_name=experiment)
 
     try:
         with training_progress(progress) as callbacks:
@@ -115,6 +138,8 @@ def train(
                 model_registry,
                 audio_dirs=as_paths(audio_dir),
                 callbacks=callbacks,
+                mix=weights,
+                parent=parent,
             )
     except KeyboardInterrupt:
         if is_main_process():
@@ -150,6 +175,8 @@ def train(
         highlight=False,
     )
     excluded = f"; {job.n_excluded_tracks} left out by --min-*" if job.n_excluded_tracks else ""
+    if job.n_heldout_tracks:
+        excluded += f"; {job.n_heldout_tracks} held out (edm data split)"
     console.print(f"Tracks used: {tier_summary(job.tier_counts)}{excluded}", highlight=False)
     console.print(
         f"Checkpoints: {plain(result.best_checkpoint)}, {plain(result.last_checkpoint)}",
@@ -159,7 +186,8 @@ def train(
     if result.model_version is not None:
         console.print(
             f"Registered version [bold]{result.model_version}[/] (stage None), "
-            f"run {plain(result.run_id)}",
+            f"run {plain(result.run_id)}"
+            + (f", fine-tuned from {plain(parent.ref)}" if parent is not None else ""),
             highlight=False,
             soft_wrap=True,
         )

@@ -7,33 +7,33 @@ thin shell and a notebook can do the same in one call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from edm.data.dataset import (
     FileWarning,
-    LoadedDataset,
     SkippedFile,
     TrackSelection,
     TrainingDataset,
     ValidationDataset,
     collate,
-    load_dataset,
     split_tracks,
 )
 from edm.errors import DataError
 from edm.models import ModelConfig, build_model
 from edm.training.config import TrainingConfig
 from edm.training.events import TrainingCallback, TrainingResult
+from edm.training.sources import TrainingData, load_sources
 from edm.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
+    from edm.training.finetune import Parent
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,11 @@ class TrainingJob:
     warnings: list[FileWarning] = field(default_factory=list)
     n_excluded_tracks: int = 0  # usable, but below --min-tier / --min-confidence
     tier_counts: dict[int, int] = field(default_factory=dict)  # of the tracks used
+    n_heldout_tracks: int = 0  # left out by the folders' split files (edm data split)
 
 
 def train_from_directory(
-    data_dir: Path,
+    data_dir: Path | Sequence[Path],
     config: TrainingConfig,
     registry: ModelRegistry | None = None,
     *,
@@ -58,6 +59,8 @@ def train_from_directory(
     model_options: dict[str, Any] | None = None,
     crops_per_track: int = 4,
     callbacks: Iterable[TrainingCallback] = (),
+    mix: dict[Path, float] | None = None,
+    parent: Parent | None = None,
 ) -> TrainingJob:
     """Train on the usable annotated tracks under ``data_dir`` that ``config.min_tier`` and
     ``config.min_confidence`` select; report skipped files.
@@ -66,21 +69,30 @@ def train_from_directory(
     gets tags for the data: ``dataset_hash`` of exactly the files used, and how many tracks of
     each tier it used (``data_tier_1_tracks``...). ``callbacks`` receive the trainer's progress
     events (``edm.training.events``).
+
+    ``data_dir`` may be several folders, and ``mix`` weights them (``edm.training.sources``);
+    tracks a folder's split file holds out are never trained on. ``parent``
+    (``edm.training.finetune``) gives the starting model and weights: a fine-tune.
     """
     selection = TrackSelection(config.min_tier, config.min_confidence)
-    loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
+    folders = [Path(data_dir)] if isinstance(data_dir, str | Path) else list(data_dir)
+    loaded = load_sources(folders, mix=mix, selection=selection, audio_dirs=audio_dirs)
     for skipped in loaded.skipped:
         log.info("skipped %s", skipped)
     train_tracks, val_tracks = split_tracks(loaded.tracks, config.val_fraction, config.seed)
     if not train_tracks or not val_tracks:
         raise DataError(
-            f"{data_dir}: {len(loaded.tracks)} usable track(s): need at least 2 to train "
+            f"{', '.join(map(str, folders))}: {len(loaded.tracks)} usable track(s) not held "
+            "out: need at least 2 to train "
             "and validate on different tracks"
         )
 
     torch.manual_seed(config.seed)  # the model's initial weights follow the seed too
-    model_config = ModelConfig(backbone=config.backbone, **(model_options or {}))
-    model = build_model(model_config)
+    if parent is not None:
+        model_config, model = parent.model_config, parent.build_model()
+    else:
+        model_config = ModelConfig(backbone=config.backbone, **(model_options or {}))
+        model = build_model(model_config)
     common: dict[str, Any] = {
         "input": model_config.input_kind,
         "audio_sample_rate": model_config.sample_rate,
@@ -107,10 +119,20 @@ def train_from_directory(
     train_set.warm_cache()
     val_set.warm_cache()
 
+    sampler = None
+    if loaded.weighted:  # each folder's share of the crops follows its --mix weight
+        per_track = loaded.sampling_weights(train_set.tracks)
+        sampler = WeightedRandomSampler(
+            [per_track[i % len(per_track)] for i in range(len(train_set))],
+            num_samples=len(train_set),
+            replacement=True,
+            generator=torch.Generator().manual_seed(config.seed),
+        )
     train_loader = DataLoader(
         train_set,
         batch_size=config.batch_size,
-        shuffle=True,
+        shuffle=sampler is None,
+        sampler=sampler,
         collate_fn=collate,
         num_workers=config.num_workers,
         drop_last=len(train_set) > config.batch_size,
@@ -120,9 +142,11 @@ def train_from_directory(
         val_set, batch_size=1, shuffle=False, collate_fn=collate, num_workers=config.num_workers
     )
     data_tags = _data_tags(loaded, selection) if registry is not None else {}
+    if parent is not None and registry is not None:
+        data_tags.update(parent.tags())
     # The user's --tag wins, as over the trainer's own lineage tags.
     config = config.model_copy(
-        update={"data_dir": Path(data_dir), "tags": {**data_tags, **config.tags}}
+        update={"data_dir": folders[0], "tags": {**data_tags, **config.tags}}
     )
     trainer = Trainer(
         model, train_loader, val_loader, config, registry=registry, callbacks=callbacks
@@ -136,19 +160,10 @@ def train_from_directory(
         warnings=loaded.warnings,
         n_excluded_tracks=len(loaded.excluded),
         tier_counts=loaded.tier_counts(),
+        n_heldout_tracks=loaded.n_heldout,
     )
 
 
-def _data_tags(loaded: LoadedDataset, selection: TrackSelection) -> dict[str, str]:
-    """What the run was trained on: the hash of exactly the files used, counts per tier."""
-    tags = {
-        "dataset_hash": loaded.files_hash(),
-        "data_selection": selection.describe(),
-        "data_excluded_tracks": str(len(loaded.excluded)),
-        "data_skipped_files": str(len(loaded.skipped)),
-    }
-    for tier, count in loaded.tier_counts().items():
-        tags[f"data_tier_{tier}_tracks"] = str(count)
-    if loaded.audio_dirs:
-        tags["audio_dirs"] = ":".join(str(d) for d in loaded.audio_dirs)
-    return tags
+def _data_tags(loaded: TrainingData, selection: TrackSelection) -> dict[str, str]:
+    """What the run was trained on: per folder the hash of exactly the files used, counts."""
+    return loaded.tags(selection)
