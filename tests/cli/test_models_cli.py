@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.cli_runner import RunEdm
+from tests.gate_helpers import GOOD, evaluated_on
 
 from edm.registry import ModelRegistry
 
@@ -22,8 +23,10 @@ def three_versions(
             checkpoint,
             f"run_2026112{i}_cnn_try{i}",
             params={"backbone": backbone, "learning_rate": 10.0**-i},
-            metrics={"best_val_loss": 0.5 / i, "test_boundary_f_0.5": 0.5 + 0.1 * i},
+            metrics={"best_val_loss": 0.5 / i},
         )
+        scores = {**GOOD, "boundary_f_0.5": 0.5 + 0.1 * i}  # boundaries 0.6, 0.7, 0.8
+        evaluated_on(registry, i, "holdout", ("h1", "h2"), **scores)
     return registry
 
 
@@ -167,13 +170,17 @@ def test_global_tracking_uri_option_beats_the_environment(
 def test_the_gate_blocks_a_worse_model_and_force_overrides_it(
     run_edm: RunEdm, three_versions: ModelRegistry
 ) -> None:
-    assert run_edm("models", "promote", "3", "Production").exit_code == 0  # 0.8, no production
+    assert run_edm("models", "promote", "3", "Production").exit_code == 0  # no production
     refused = run_edm("models", "promote", "2", "Production")
     assert refused.exit_code == 1
-    assert refused.stderr.strip() == (
-        "Error: version 2 is worse than production version 3 on test_boundary_f_0.5: "
-        "0.7000 < 0.8000; override with force=True and a reason (CLI: --force --reason TEXT)"
+    assert refused.stderr.splitlines()[0].split() == ["metric", "v3", "v2", "rule", "verdict"]
+    assert refused.stderr.splitlines()[-1].startswith(
+        "Error: version 2 fails the promotion gate on boundary_f_0.5 (against production "
+        "version 3, both evaluated on holdout, 2 tracks, digest "
     )
+    assert "boundary_f_0.5  0.800  0.700  not worse  FAIL" in refused.stderr
+    loose = run_edm("models", "promote", "2", "Production", "--require", "boundary_f_0.5>=")
+    assert loose.exit_code == 1 and "--require 'boundary_f_0.5>='" in loose.stderr
     no_reason = run_edm("models", "promote", "2", "Production", "--force")
     assert no_reason.exit_code == 1 and "needs a reason" in no_reason.stderr
     forced = run_edm("models", "promote", "2", "Production", "--force", "--reason", "hotfix")

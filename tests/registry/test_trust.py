@@ -23,9 +23,14 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.fixture
 def gated(make_registry: Callable[..., ModelRegistry], checkpoint: Path) -> ModelRegistry:
     """Three versions scored 0.7, 0.9 and 0.5, the Production gate on."""
-    registry = make_registry(promotion_gate=PromotionGate())
+    from tests.gate_helpers import evaluated_on
+
+    from edm.registry.gate_rules import Rule
+
+    registry = make_registry(promotion_gate=PromotionGate(rules=(Rule("boundary_f_0.5", 0.0),)))
     for i, score in enumerate([0.7, 0.9, 0.5], start=1):
-        registry.log_model(checkpoint, f"run-{i}", {}, {"test_boundary_f_0.5": score})
+        registry.log_model(checkpoint, f"run-{i}", {}, {})
+        evaluated_on(registry, i, "holdout", ("h1",), **{"boundary_f_0.5": score})
     return registry
 
 
@@ -55,7 +60,8 @@ def test_a_former_production_version_goes_back_past_the_gate_as_a_rollback(
     assert entry is not None
     assert (entry.action, entry.forced, entry.displaced_version) == ("rollback", False, 2)
     assert stages(gated) == {3: "None", 2: "Archived", 1: "Production"}
-    with pytest.raises(PromotionRefusedError, match="version 3 is worse than production version 1"):
+    refused = r"version 3 fails the promotion gate on boundary_f_0.5 \(against production version 1"
+    with pytest.raises(PromotionRefusedError, match=refused):
         gated.promote_model(3, "Production")  # a new candidate still meets the gate
     with pytest.raises(NoProductionModelError, match="before version 1"):
         gated.rollback()  # rolled back to the first: nothing earlier left
@@ -67,7 +73,7 @@ def test_a_version_put_in_production_outside_edm_is_no_former_production(
     gated.promote_model(1, "Production")
     own_client(gated).set_registered_model_alias(gated.model_name, "production", "3")
     gated.promote_model(1, "Production")  # takes it back: a rollback (edm promoted it before)
-    with pytest.raises(PromotionRefusedError, match="version 3 is worse"):
+    with pytest.raises(PromotionRefusedError, match="version 3 fails the promotion gate"):
         gated.promote_model(3, "Production")
     assert [e.action for e in gated.history()] == ["rollback", "external", "promote"]
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from edm.cli import output
+from edm.cli import output, promote_gate
 from edm.cli.context import registry
 from edm.cli.output import console, format_number, human_time, plain, print_json, styled_stage
-from edm.errors import NoProductionModelError
+from edm.errors import NoProductionModelError, PromotionRefusedError
 
 # rich.table and edm.registry are imported where used: `edm --version` and `edm --help` stay
 # quick (edm.registry's package brings hashing and records with it).
@@ -120,15 +120,27 @@ def promote(
         False, "--force", help="Promote to Production past the evaluation gate (needs --reason)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the audit entry as JSON."),
+    holdout: Path = promote_gate.holdout_option(),
+    require: list[str] = promote_gate.require_option(),
 ) -> None:
     """Move a version to a stage (Production archives the version it replaces).
 
-    Production is gated: the version's test metric (EDM_GATE_METRIC, default
-    test_boundary_f_0.5, logged by 'edm evaluate --log') must be at least the current
-    production version's. A version that was in Production before goes back without the
-    gate, recorded as a rollback.
+    Production is gated: the candidate and the production version are compared on the same
+    held-out data (the same digest, never the candidate's training tracks), metric by metric
+    (beats, downbeats, tempo, boundaries, labels by default; gate.toml, [tool.edm.gate] or
+    --require). A version that was in Production before goes back without the gate, recorded
+    as a rollback.
     """
-    entry = registry(ctx).promote_model(version, stage, reason=reason, force=force)
+    gated = registry(ctx)
+    if stage.strip().lower() == "production":
+        gated = promote_gate.gated_registry(ctx, version, holdout, require)
+    try:
+        entry = gated.promote_model(version, stage, reason=reason, force=force)
+    except PromotionRefusedError as refused:  # the gate's table, then the one-line error
+        head, _, table = str(refused).partition("\n")
+        if table:
+            output.err_console.print(plain(table), highlight=False, soft_wrap=True)
+        raise PromotionRefusedError(head) from None
     if as_json:
         print_json({"changed": entry is not None, "entry": entry.to_dict() if entry else None})
     elif entry is None:

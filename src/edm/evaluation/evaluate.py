@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edm.data.tracks import FileWarning, SkippedFile, Track, TrackSelection, load_dataset
+from edm.data.tracks import (
+    FileWarning,
+    LoadedDataset,
+    SkippedFile,
+    Track,
+    TrackSelection,
+    load_dataset,
+)
 from edm.decoding.structure import TrackStructure
 from edm.errors import AudioError, DataError
 from edm.evaluation.boundary_errors import boundary_errors, summarise
@@ -40,6 +47,10 @@ class EvaluationReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[FileWarning] = field(default_factory=list)  # used, with a change (labels)
     descriptors: list[dict[str, float]] = field(default_factory=list)  # per track, for drift
+    # the data, as the registry keys evaluations: the hash of exactly the files evaluated
+    # (as training's dataset_hash), and each track's audio content hash → its name
+    digest: str = ""
+    track_hashes: dict[str, str] = field(default_factory=dict)
 
     def drift_reference(self) -> DriftReference:
         """The tracks' descriptors as the version's drift reference (edm.monitoring)."""
@@ -85,15 +96,17 @@ def evaluate_dataset(
     audio_dirs: Iterable[Path | str] = (),
     selection: TrackSelection | None = None,
     on_track: Callable[[Track, int, int], None] | None = None,
+    heldout_only: bool = False,
 ) -> EvaluationReport:
     """Run ``analyze`` on every usable track of ``data_dir`` and score it.
 
     Tracks whose audio fails to decode are skipped and reported, like unusable annotations.
     ``audio_dirs`` and ``selection`` are :func:`~edm.data.tracks.load_dataset`'s.
-    ``on_track(track, done, total)`` is called after each track.
+    ``on_track(track, done, total)`` is called after each track. ``heldout_only``: only the
+    tracks the folder's split file holds out (``edm data split``), when it has one.
     """
     data_dir = Path(data_dir)
-    loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
+    loaded = _load(data_dir, audio_dirs, selection, heldout_only)
     skipped = list(loaded.skipped)
     rows: list[dict[str, Any]] = []
     descriptors: list[dict[str, float]] = []
@@ -123,6 +136,9 @@ def evaluate_dataset(
             on_track(track, done, len(loaded.tracks))
     if not rows:
         raise DataError(f"{data_dir}: no track could be analysed (first: {skipped[0]})")
+    from edm.data.track_hashes import track_hashes
+
+    evaluated = {row["track"] for row in rows}
     return EvaluationReport(
         data_dir=data_dir,
         model=model,
@@ -131,4 +147,34 @@ def evaluate_dataset(
         skipped=skipped,
         warnings=loaded.warnings,
         descriptors=descriptors,
+        digest=loaded.files_hash(),
+        track_hashes=track_hashes(t for t in loaded.tracks if t.name in evaluated),
     )
+
+
+def dataset_digest(
+    data_dir: Path | str,
+    *,
+    audio_dirs: Iterable[Path | str] = (),
+    selection: TrackSelection | None = None,
+    heldout_only: bool = False,
+) -> str:
+    """The digest an evaluation of ``data_dir`` is logged under (the files evaluated), known
+    without running a model."""
+    return _load(Path(data_dir), audio_dirs, selection, heldout_only).files_hash()
+
+
+def _load(
+    data_dir: Path,
+    audio_dirs: Iterable[Path | str],
+    selection: TrackSelection | None,
+    heldout_only: bool,
+) -> LoadedDataset:
+    loaded = load_dataset(data_dir, audio_dirs=audio_dirs, selection=selection)
+    if heldout_only:
+        from edm.data.split import read_rule, split_tracks_by_content
+
+        rule = read_rule(data_dir)
+        if rule is not None:
+            loaded.tracks = split_tracks_by_content(loaded.tracks, rule).heldout
+    return loaded

@@ -2,7 +2,10 @@
 
 The evaluation gets its own run, a child of the version's training run (the MLflow UI nests it
 there): per-track table ``evaluation/per_track.json``, the aggregates as ``test_*`` metrics,
-what was evaluated as tags. The tracks' descriptors become the version's drift reference
+what was evaluated as tags and as an MLflow dataset input of context ``evaluation`` keyed
+by the data's digest (``edm.registry.evaluations``: the promotion gate compares versions on the
+same digest, so evaluations on different data live side by side). The tracks' descriptors
+become the version's drift reference
 (``monitoring/drift_reference.json`` on its run, see ``edm.monitoring.reference``), which the
 service and ``edm monitor drift`` compare new audio with. Only once that is done do the
 ``test_*`` metrics reach the
@@ -42,11 +45,16 @@ def log_evaluation(
     registry: ModelRegistry, version: int, report: EvaluationReport
 ) -> LoggedEvaluation:
     """Log ``report`` for ``version``: its own run first, then the scores onto the version."""
+    from edm.registry.evaluations import DIGEST_TAG, EVALUATION_CONTEXT, DataRecord
+
     training_run = _run_of_version(registry, version)
     metrics = report.logged_metrics()
+    digest = report.digest or _dataset_hash(report.data_dir)
+    data = DataRecord(digest, str(report.data_dir), len(report.tracks), report.track_hashes)
     tags = {
         "edm.evaluation.data_dir": str(report.data_dir),
-        "edm.evaluation.dataset_hash": _dataset_hash(report.data_dir),
+        "edm.evaluation.dataset_hash": digest,
+        DIGEST_TAG: digest,
         "edm.evaluation.n_tracks": str(len(report.tracks)),
         "edm.evaluation.time": datetime.now(UTC).isoformat(timespec="seconds"),
         "edm.evaluation.version": str(version),
@@ -59,11 +67,13 @@ def log_evaluation(
         ) as run:
             run.log_artifact(per_track, ARTIFACT_DIR)
             run.log_metrics(metrics)
+            registry.log_data(run.run_id, data, EVALUATION_CONTEXT)
         if report.descriptors:
             reference = report.drift_reference().write(Path(folder) / "drift_reference.json")
             registry.log_drift_reference(version, reference)
     # The evaluation run is complete and FINISHED: only now may the scores reach the version.
     registry.link_metrics(version, metrics, tags={**tags, EVALUATION_RUN_TAG: run.run_id})
+    registry.log_data(training_run, data, EVALUATION_CONTEXT)  # listed on the version's run
     return LoggedEvaluation(run_id=training_run, evaluation_run_id=run.run_id)
 
 

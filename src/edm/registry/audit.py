@@ -35,6 +35,7 @@ from edm.registry.stages import Stage
 
 AUDIT_TAG_PREFIX = "edm.audit."
 MAX_REASON_CHARS = 1000  # registered-model tag values are bounded (5000 chars on MLflow 3)
+MAX_GATE_CHARS = 2500
 GENESIS = "0" * 16
 ACTIONS = ("promote", "rollback", "external")
 _SEP = " · "
@@ -57,6 +58,7 @@ class AuditEntry:
     seq: int | None = None  # position in the trail, from 1; None for an entry from before
     prev: str | None = None  # hash of the entry before; None for an entry from before
     hash: str | None = None  # None for an entry from before the chain (computed when read)
+    gate: str | None = None  # the promotion gate's table in one line (edm.registry.gate)
 
     @classmethod
     def create(cls, **fields: object) -> AuditEntry:
@@ -65,6 +67,9 @@ class AuditEntry:
         reason = fields.pop("reason", None)
         if isinstance(reason, str):
             reason = reason.strip()[:MAX_REASON_CHARS] or None
+        gate = fields.get("gate")
+        if isinstance(gate, str):
+            fields["gate"] = gate.replace(_SEP, "; ")[:MAX_GATE_CHARS]
         key = f"{AUDIT_TAG_PREFIX}{int(now.timestamp() * 1000):013d}.{uuid.uuid4().hex[:12]}"
         return cls(timestamp=now, reason=reason, key=key, **fields)  # type: ignore[arg-type]
 
@@ -91,6 +96,8 @@ class AuditEntry:
             parts.append(f"displaced v{self.displaced_version}")
         if self.forced:
             parts.append("forced")
+        if self.gate:
+            parts.append(f"gate {self.gate}")
         parts += [f"prev {self.prev}", f"hash {self.hash}"]
         text = _SEP.join(parts)
         return text + (_REASON + self.reason if self.reason else "")
@@ -115,6 +122,8 @@ class AuditEntry:
                 fields["displaced_version"] = int(part.removeprefix("displaced v"))
             elif part == "forced":
                 fields["forced"] = True
+            elif part.startswith("gate "):
+                fields["gate"] = part.removeprefix("gate ")
             elif part.startswith("prev "):
                 fields["prev"] = part.removeprefix("prev ")
             elif part.startswith("hash "):
@@ -142,8 +151,9 @@ class AuditEntry:
         return version in (self.version, self.displaced_version)
 
     def content(self) -> dict[str, object]:
-        """What the hash covers: everything but the key and the hashes."""
-        return {
+        """What the hash covers: everything but the key and the hashes (``gate`` when set,
+        so entries written before it hash as they did)."""
+        doc: dict[str, object] = {
             "version": self.version,
             "from_stage": self.from_stage.value,
             "to_stage": self.to_stage.value,
@@ -155,6 +165,9 @@ class AuditEntry:
             "forced": self.forced,
             "seq": self.seq,
         }
+        if self.gate is not None:
+            doc["gate"] = self.gate
+        return doc
 
     def to_dict(self) -> dict[str, object]:
         doc = self.content()

@@ -29,6 +29,7 @@ from edm.registry.store import StoreConnection
 if TYPE_CHECKING:
     from edm.registry.audit import AuditEntry
     from edm.registry.checkup import RegistryCheck
+    from edm.registry.evaluations import DataRecord, EvaluationRecord
     from edm.registry.packaging import Packager
     from edm.registry.promotion import Settled
     from edm.registry.records import StageHolders, VersionComparison, VersionRecord
@@ -141,6 +142,38 @@ class ModelRegistry:
         if not record.run_id:
             raise RegistryError(f"version {version} of '{self.model_name}' has no run")
         self._runs.link_metrics(record.run_id, record.model_id, metrics, tags)
+
+    def log_data(self, run_id: str, data: DataRecord, context: str) -> None:
+        """Record the tracks a run trained on (``context="training"``) or evaluated
+        (``"evaluation"``) as an MLflow dataset input keyed by digest (see
+        ``edm.registry.evaluations``); a finished run stays as it was."""
+        from edm.registry.evaluations import log_data
+
+        with self.connection.errors(f"recording the data of run {run_id}"):
+            log_data(self.connection.client, run_id, data, context)
+
+    def evaluations(self, version: int) -> dict[str, EvaluationRecord]:
+        """A version's evaluations by data digest (the newest on each set of tracks)."""
+        from edm.registry.evaluations import evaluations
+
+        run = self._run_of(version)
+        with self.connection.errors(f"reading the evaluations of version {version}"):
+            return evaluations(self.connection.client, run, int(version))
+
+    def training_data(self, version: int) -> DataRecord | None:
+        """What a version was trained on, as recorded at training time; None if unknown."""
+        from edm.registry.evaluations import training_data
+
+        return training_data(self._run_of(version))
+
+    def _run_of(self, version: int) -> Any:
+        record = self.version_record(version)
+        if record is None:
+            raise ModelVersionNotFoundError(self.model_name, version)
+        run = self._queries.runs_by_id([record.run_id]).get(record.run_id)
+        if run is None:
+            raise RegistryError(f"version {version} of '{self.model_name}' has no run")
+        return run
 
     # ------------------------------------------------------------------ stages
 

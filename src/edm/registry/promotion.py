@@ -114,7 +114,7 @@ class Promotion:
                 reason,
                 action=action,
                 forced=force and action == "promote",
-                gate=None if force else gate,
+                gate=gate,
             )
 
     def rollback(
@@ -217,8 +217,8 @@ class Promotion:
     ) -> AuditEntry | None:
         """Apply one stage change through the journal. Caller holds the lock.
 
-        ``gate`` is checked for a promotion to Production; None lets it through (a forced
-        promotion, a rollback, a registry without a gate).
+        ``gate`` is checked for a promotion to Production; None lets it through (a rollback,
+        a registry without a gate). A forced promotion records the gate's verdict and passes.
         """
         model_version = self._queries.get_version(version)
         if model_version is None:
@@ -232,8 +232,10 @@ class Promotion:
                 f"version {version} is in Production: promote another version to Production "
                 "before moving this one to Staging"
             )
+        verdict = None
         if target == Stage.PRODUCTION and gate is not None:
-            self._check_gate(gate, model_version, aliased_version(aliases, Stage.PRODUCTION))
+            production = aliased_version(aliases, Stage.PRODUCTION)
+            verdict = self._check_gate(gate, model_version, production, forced=forced)
 
         moves, displaced = _plan(version, target, aliases, model_version)
         seq, prev = chain_tip(entries_from_tags(tags))
@@ -246,6 +248,7 @@ class Promotion:
             action=action,
             displaced_version=displaced,
             forced=forced,
+            gate=verdict,
         ).chained(seq + 1, prev)
         client = self._connection.client
         lock.record_intent(Intent(entry, moves).to_text())
@@ -277,24 +280,37 @@ class Promotion:
             lock.keep = True
 
     def _check_gate(
-        self, gate: PromotionGate, candidate: ModelVersion, production: int | None
-    ) -> None:
+        self, gate: PromotionGate, candidate: ModelVersion, production: int | None, *, forced: bool
+    ) -> str:
+        """The gate's verdict in one line for the audit entry; PromotionRefusedError unless it
+        passes or ``forced`` (whose entry then says why the gate would have refused)."""
+        from edm.errors import PromotionRefusedError
+        from edm.registry.evaluations import evaluations, training_data
+
         production_version = (
             self._queries.get_version(production) if production is not None else None
         )
         run_ids = [candidate.run_id] + ([production_version.run_id] if production_version else [])
         runs = self._queries.runs_by_id(run_ids)
-
-        def metrics_of(model_version: ModelVersion | None) -> dict[str, float]:
-            run = runs.get(model_version.run_id) if model_version else None
-            return dict(run.data.metrics) if run else {}
-
-        gate.check(
-            int(candidate.version),
-            metrics_of(candidate),
+        client = self._connection.client
+        version = int(candidate.version)
+        run = runs.get(candidate.run_id)
+        other = runs.get(production_version.run_id) if production_version else None
+        arguments = (
+            version,
+            evaluations(client, run, version) if run else {},
+            training_data(run) if run else None,
             production,
-            metrics_of(production_version),
+            evaluations(client, other, production or 0) if other else {},
         )
+        if not forced:
+            return gate.check(*arguments).summary()
+        try:
+            decision = gate.decide(*arguments)
+        except PromotionRefusedError as refused:
+            return f"forced past: {str(refused).splitlines()[0]}"
+        prefix = "passed" if decision.passed else "forced past"
+        return f"{prefix} {decision.summary()}"
 
 
 def _plan(

@@ -281,7 +281,26 @@ class Trainer:
         tags = {**self._lineage_tags(), **self.config.tags}
         run = self.registry.start_run(self.run_name, tags=tags, resume_run_id=resume_run_id)
         with run:
+            self._record_training_data(run, tags.get("dataset_hash"))
             yield run
+
+    def _record_training_data(self, run: TrackedRun, digest: str | None) -> None:
+        """The tracks trained and validated on, by audio content hash, as the run's dataset
+        input of context ``training``: the promotion gate refuses evaluations that share them."""
+        tracks = [
+            track
+            for loader in (self.train_loader, self.val_loader)
+            for track in getattr(loader.dataset, "tracks", [])
+        ]
+        if not tracks or self.registry is None:
+            return
+        from edm.data.track_hashes import track_hashes
+        from edm.registry.evaluations import TRAINING_CONTEXT, DataRecord
+
+        hashes = track_hashes(tracks)
+        source = str(self.config.data_dir or tracks[0].audio_path.parent)
+        data = DataRecord(digest or "tracks", source, len(hashes), hashes)
+        self.registry.log_data(run.run_id, data, TRAINING_CONTEXT)
 
     def _params(self) -> dict[str, Any]:
         return {
