@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from tests.cli_runner import RunEdm
 from tests.data.conftest import WriteTrack
 
@@ -54,3 +55,25 @@ def test_split_refuses_a_bad_fraction(write_track: WriteTrack, tmp_path: Path, r
     result = run_edm("data", "split", str(tmp_path), "--holdout", "1.5")
     assert result.exit_code == 1 and "--holdout" in result.stderr
     assert not (tmp_path / SPLIT_FILE).exists()
+
+
+@pytest.mark.slow
+def test_evaluate_reads_the_heldout_tracks(
+    write_track: WriteTrack, tmp_path: Path, run_edm: RunEdm
+) -> None:
+    import json
+
+    from tests.tiny_model import tiny_cnn_checkpoint
+
+    data = tmp_path / "data"
+    for i in range(6):
+        write_track(data, f"t{i}", duration=10.0, seed=i)
+    assert run_edm("data", "split", str(data), "--holdout", "0.5", "--seed", "3").exit_code == 0
+    held = sorted(t.name for t in heldout_tracks(data))
+    model = tiny_cnn_checkpoint(tmp_path / "tiny.pt")
+
+    result = run_edm("evaluate", str(data), "--model", str(model), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(row["track"] for row in json.loads(result.stdout)["tracks"]) == held
+    every = run_edm("evaluate", str(data), "--model", str(model), "--all-tracks", "--json")
+    assert len(json.loads(every.stdout)["tracks"]) == 6

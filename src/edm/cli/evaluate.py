@@ -57,6 +57,11 @@ def evaluate(
         True, "--cache/--no-cache", help="Use the feature cache (as training does)."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    heldout: bool = typer.Option(
+        True,
+        "--heldout/--all-tracks",
+        help="In a folder split by 'edm data split', only its held-out tracks (the default).",
+    ),
 ) -> None:
     """Per-track and mean scores: beats, downbeats, boundaries, labels, energy, BPM."""
 
@@ -79,6 +84,7 @@ def evaluate(
             audio_dirs=as_paths(audio_dir),
             selection=TrackSelection(min_tier, min_confidence),
             on_track=on_file,
+            heldout_only=heldout,
         )
     logged = None
     if log:
