@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,12 @@ def test_a_cluster_run_equals_local_mode(
     summary = json.loads(done.stdout)
     assert (summary["analysed"], summary["failed"]) == (4, 2)
     assert rows_by_path(out) == local_rows
+    # Only edm's own lines on the console: the JVM's start-up chatter went to the job's log.
+    assert all(
+        line.startswith("Listing ") or re.match(r"\d+/6 tracks, ", line)
+        for line in done.stderr.splitlines()
+    ), done.stderr
+    assert list((out / "_logs").glob("batch-*.log"))
     # Both workers ran tasks (each executor's folder holds the unpacked model archive).
     unpacked = list(cluster.root.glob("worker-*/app-*/*/edm-structure-detector-v1-*.zip"))
     assert {path.parts[-4] for path in unpacked} == {"worker-0", "worker-1"}

@@ -7,13 +7,14 @@ address and the quiet console are Spark settings passed to the session builder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,8 @@ def spark_session(
     # process had (the CLI's names the interrupt), since the job cancels its chunks itself.
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT) if in_main else None
-    session = builder.getOrCreate()
+    with _stderr_into(log_file):
+        session = builder.getOrCreate()
     if in_main and previous is not None:
         signal.signal(signal.SIGINT, previous)
     if executable:
@@ -113,6 +115,27 @@ def spark_session(
         # setting above is for spark-submit. Point this context at it without the environment.
         session.sparkContext.pythonExec = executable
     return session
+
+
+@contextlib.contextmanager
+def _stderr_into(log_file: Path | None) -> Iterator[None]:
+    """While the JVM starts, this process's standard error goes to ``log_file``: the JVM
+    inherits it, so what it prints outside log4j (its module warnings, a crash) lands in the
+    job's log instead of between the progress lines. Restored as soon as it has started."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(log_file, "ab") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _log4j_config(log_file: Path | None) -> str:
