@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.gate_helpers import GOOD, evaluated_on
 from tests.servers import MlflowServer, PostgresServer
 
 from edm.errors import PermissionDeniedError
@@ -48,8 +49,9 @@ def test_audit_records_the_authenticated_user_and_others_are_refused(
     names = {"model_name": "auth-model", "experiment_name": "auth-experiment"}
     login(monkeypatch, "alice")
     alice = ModelRegistry(tracking_uri=auth_server.url, **names)
-    alice.log_model(checkpoint, "alice-run", {"backbone": "cnn"}, {"test_boundary_f_0.5": 0.7})
-    alice.log_model(checkpoint, "alice-run-2", {"backbone": "cnn"}, {"test_boundary_f_0.5": 0.8})
+    for i, boundaries in enumerate([0.7, 0.8], start=1):  # scored on the same held-out tracks
+        alice.log_model(checkpoint, f"alice-run-{i}", {"backbone": "cnn"}, {})
+        evaluated_on(alice, i, "holdout", ("h1", "h2"), **{**GOOD, "boundary_f_0.5": boundaries})
     alice.promote_model(1, "Production", reason="first")
     [entry] = alice.history()
     assert entry.user == "alice"

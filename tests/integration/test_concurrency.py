@@ -11,6 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from tests.gate_helpers import GOOD, evaluated_on
 
 from edm.registry import ModelRegistry, Stage
 
@@ -92,9 +93,8 @@ def test_sixteen_concurrent_promotions_leave_one_production(
 ) -> None:
     registry = shared_registry()
     for i in range(16):
-        registry.log_model(
-            checkpoint, f"candidate-{i}", {}, {"best_val_loss": 1.0, "test_boundary_f_0.5": 0.8}
-        )
+        registry.log_model(checkpoint, f"candidate-{i}", {}, {"best_val_loss": 1.0})
+        evaluated_on(registry, i + 1, "holdout", ("h1", "h2"), **GOOD)  # all equal: all pass
     uri = registry.store.tracking_uri if registry.store.is_remote else str(registry.store.local_dir)
     jobs = [
         {

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from tests.cli_runner import RunEdm
+from tests.gate_helpers import GOOD, evaluated_on
 
 from edm.registry import ModelRegistry
 from edm.registry.faults import ENV_PAUSE_AT, ENV_PAUSE_FILE
@@ -43,7 +44,8 @@ def staged(store: str, checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> Mod
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     registry = ModelRegistry()
     for i, score in enumerate([0.6, 0.8, 0.9], start=1):
-        registry.log_model(checkpoint, f"run-{i}", {}, {"test_boundary_f_0.5": score})
+        registry.log_model(checkpoint, f"run-{i}", {}, {})
+        evaluated_on(registry, i, "holdout", ("h1", "h2"), **{**GOOD, "boundary_f_0.5": score})
     registry.promote_model(1, "Production", reason="first")
     registry.promote_model(2, "Staging")
     return registry

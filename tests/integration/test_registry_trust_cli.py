@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 from tests.cli_runner import RunEdm
+from tests.gate_helpers import GOOD, evaluated_on
 
 from edm.registry import ModelRegistry
 from edm.registry.audit import AUDIT_TAG_PREFIX
@@ -22,7 +23,8 @@ def two_versions(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(tmp_path / "mlruns"))
     registry = ModelRegistry()
     for i, score in enumerate([0.7, 0.9], start=1):
-        registry.log_model(checkpoint, f"run-{i}", {}, {"test_boundary_f_0.5": score})
+        registry.log_model(checkpoint, f"run-{i}", {}, {})
+        evaluated_on(registry, i, "holdout", ("h1", "h2"), **{**GOOD, "boundary_f_0.5": score})
     return registry
 
 
