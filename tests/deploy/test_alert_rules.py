@@ -30,7 +30,8 @@ EXPECTED_ALERTS = {
     "EdmServiceDown": ("critical", "== 0", "1m"),
     "EdmAlertNotificationsUnauthorized": ("warning", "[15m])) >= 3", "5m"),
 }
-DEGRADATION = {"EdmHighErrorRatio", "EdmHighLatencyP95", "EdmLowConfidence", "EdmInputDrift"}
+DEGRADATION = {"EdmHighErrorRatio", "EdmHighLatencyP95", "EdmLowConfidence"}
+REVIEW = {"EdmInputDrift"}  # drift asks a person to review: never a degradation
 VERSION_JOIN = (
     'group_left(version) count_values("version", max(edm_model_version{variant="production"}))'
 )
@@ -51,10 +52,14 @@ def test_every_alert_is_there_with_its_threshold_labels_and_annotations() -> Non
         assert rule["labels"]["severity"] == severity, name
         assert rule["annotations"]["summary"].strip(), name
         assert rule["annotations"]["description"].strip(), name
-        # The degradation alerts name the version they concern: the rollback keys on it.
+        # The degradation alerts name the version they concern: the rollback keys on it. The
+        # review alerts name it too (whose drift reference), and are never degradations.
         is_degradation = rule["labels"].get("degradation") == "true"
+        is_review = rule["labels"].get("review") == "true"
         assert is_degradation == (name in DEGRADATION), name
-        assert (VERSION_JOIN in " ".join(rule["expr"].split())) == is_degradation, name
+        assert is_review == (name in REVIEW), name
+        assert not (is_degradation and is_review), name
+        assert (VERSION_JOIN in " ".join(rule["expr"].split())) == (is_degradation or is_review)
 
 
 def test_every_alert_has_unit_tests_that_fire_it_and_that_do_not() -> None:
@@ -122,13 +127,14 @@ def test_alertmanager_routes_every_alert_to_the_service_webhook() -> None:
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     route = config["route"]
     used = {route["receiver"]} | {child["receiver"] for child in route.get("routes", [])}
-    assert used == {"edm-service"}
-    (hook,) = receivers["edm-service"]["webhook_configs"]
-    assert hook["url"] == "http://edm:8001/hooks/alertmanager"  # the admin listener
-    assert hook["send_resolved"] is True
-    # The token comes from a file written at start, never from this file.
-    authorization = hook["http_config"]["authorization"]
-    assert "credentials" not in authorization and authorization["credentials_file"]
+    assert used == {"edm-service", "edm-review"}
+    for name in used:  # the review receiver logs at the service, which never acts on it
+        (hook,) = receivers[name]["webhook_configs"]
+        assert hook["url"] == "http://edm:8001/hooks/alertmanager"  # the admin listener
+        assert hook["send_resolved"] is True
+        # The token comes from a file written at start, never from this file.
+        authorization = hook["http_config"]["authorization"]
+        assert "credentials" not in authorization and authorization["credentials_file"]
     assert "version" in route["group_by"]
 
 
@@ -138,15 +144,22 @@ def test_amtool_checks_the_alertmanager_config() -> None:
     result = run([amtool, "check-config", config])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
-    # Every alert, with its labels (a degradation one with a version), reaches the service.
+    # Every alert, with its labels (a degradation or review one with a version), reaches the
+    # service; a review alert (drift) only through the review route, never the rollback's.
     for name, rule in alerts().items():
         labels = rule["labels"] | {"alertname": name}
-        if labels.get("degradation") == "true":
+        if "degradation" in labels or "review" in labels:
             labels["version"] = "3"
+        receiver = "edm-review" if labels.get("review") == "true" else "edm-service"
         result = run([amtool, "config", "routes", "test", f"--config.file={config}",
-                      "--verify.receivers=edm-service",
+                      f"--verify.receivers={receiver}",
                       *(f"{key}={value}" for key, value in labels.items())])  # fmt: skip
         assert result.returncode == 0, (name, result.stdout + result.stderr)
+    # Even mislabelled as a degradation too, a review alert takes the review route.
+    result = run([amtool, "config", "routes", "test", f"--config.file={config}",
+                  "--verify.receivers=edm-review", "alertname=EdmInputDrift", "service=edm",
+                  "review=true", 'degradation=true', "version=3"])  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

@@ -238,19 +238,25 @@ def test_the_window_is_counted_from_the_promotion_in_the_trail(
         user="edm-serve@test-host",
         clock=lambda: clock["now"],
     )
-    fired = [Alert("EdmDrift", firing=True, degradation=True, version=2)]
+    fired = [Alert("EdmErrorRatioWorse", firing=True, degradation=True, version=2)]
 
     late = rollback.handle(fired)
     assert late.result == "outside_window" and "30 min rollback window" in late.reason
     assert bare_registry.stage_holders().production == 2 and not followed
 
     clock["now"] = promoted + timedelta(minutes=29)
+    # Input drift asks for review: never a rollback, even labelled as a degradation by mistake.
+    drift = Alert("EdmInputDrift", firing=True, degradation=True, version=2, review=True)
+    ignored = rollback.handle([drift])
+    assert (ignored.action, ignored.result) == ("none", "ignored")
+    assert "review alerts ask a person" in ignored.reason
+    assert bare_registry.stage_holders().production == 2 and not followed
     done = rollback.handle(fired)
     assert (done.action, done.from_version, done.to_version) == ("rolled_back", 2, 1)
     assert followed == [True]
     entry = bare_registry.history()[0]
     assert entry.user == "edm-serve@test-host" and entry.reason == done.reason
-    assert "EdmDrift" in entry.reason
+    assert "EdmErrorRatioWorse" in entry.reason
     repeat = rollback.handle(fired)
     assert (repeat.action, repeat.result, repeat.status) == (
         "already_rolled_back", "already_rolled_back", 200,

@@ -72,6 +72,7 @@ class AlertmanagerAlert(BaseModel):
             name=clean_alert_name(self.labels.get("alertname", "")),
             firing=self.status == "firing",
             degradation=self.labels.get("degradation", "").strip().lower() == "true",
+            review=self.labels.get("review", "").strip().lower() == "true",
             version=int(version) if version.isdecimal() and len(version) < 10 else None,
             starts_at=started,
             fingerprint=self.fingerprint,

@@ -1,7 +1,8 @@
 """Automatic rollback (``edm serve --auto-rollback``): a degradation alert about a freshly
 promoted Production version puts the version before it back.
 
-The service acts only on an alert that is firing, carries ``degradation="true"`` and names, in
+The service acts only on an alert that is firing, carries ``degradation="true"`` (and not
+``review="true"``: input drift asks a person to review, a rollback cannot fix it) and names, in
 its ``version`` label, the version the registry holds in Production now (read from the registry
 at that moment, not from what this worker serves), and only while that version's promotion,
 as the audit trail dates it, is younger than the window. A version that is older than the window
@@ -61,6 +62,7 @@ class Alert:
     version: int | None  # the ``version`` label; None when missing or not a number
     starts_at: datetime | None = None
     fingerprint: str = ""  # Alertmanager's hash of the labels
+    review: bool = False  # ``review="true"``: a signal for a person (drift), never a rollback
 
     @property
     def marker(self) -> str | None:
@@ -138,11 +140,15 @@ def decide(
 ) -> Decision | Rollback:
     """Whether one notification rolls Production back. ``entries``: the trail, newest first;
     ``seen``: the markers of alerts already acted on that the trail may not show yet."""
-    candidates = [a for a in alerts if a.firing and a.degradation and a.version is not None]
+    candidates = [
+        a for a in alerts if a.firing and a.degradation and not a.review and a.version is not None
+    ]
     if not candidates:
+        review = " (review alerts ask a person, never a rollback)"
         return _none(
             "ignored",
-            f"no firing degradation alert with a version label among {len(alerts)} alert(s)",
+            f"no firing degradation alert with a version label among {len(alerts)} alert(s)"
+            + (review if any(a.review for a in alerts) else ""),
         )
     on_production = [a for a in candidates if a.version == production]
     if not on_production:
