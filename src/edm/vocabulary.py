@@ -20,6 +20,11 @@ ENERGY_BANDS: tuple[str, ...] = ("low", "mid", "high")
 BEATS_PER_BAR = 4
 """EDM is in 4/4: the decoder and the synthetic generator count bars of four beats."""
 
+DEFAULT_MIN_BPM = 60.0
+DEFAULT_MAX_BPM = 210.0
+"""The tempo range decoding considers unless told otherwise (--min-bpm/--max-bpm): every tempo
+a DJ plays, from downtempo to hardcore."""
+
 MEL_SAMPLE_RATE = 22050
 """Rate the log-mel features are computed at (the cnn backbone's input, and synthetic tracks)."""
 MERT_SAMPLE_RATE = 24000

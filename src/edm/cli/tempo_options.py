@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edm.decoding.tempo import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
+# From the vocabulary, not edm.decoding: `edm --help` must not import scipy.
+from edm.vocabulary import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
 
 MIN_BPM_HELP = (
     f"Slowest tempo to consider (default {DEFAULT_MIN_BPM:g}); a hint for music you know, "

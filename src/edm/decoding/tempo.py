@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-DEFAULT_MIN_BPM = 60.0
-DEFAULT_MAX_BPM = 210.0
+from edm.vocabulary import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
+
 # Offsets (in periods) where a true beat grid has no beats: half, thirds and quarters of a beat.
 _OFF_GRID = (1 / 2, 1 / 3, 2 / 3, 1 / 4, 3 / 4)
 # Fifths of a beat: no dance music puts events there, but a grid 2.5 beats long (60 BPM on a
