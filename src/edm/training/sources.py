@@ -76,8 +76,12 @@ class TrainingData:
     def tags(self, selection: TrackSelection) -> dict[str, str]:
         """What the run was trained on: per folder its hash, weight and counts."""
         first = self.sources[0].loaded
+        used = [
+            LoadedDataset(s.tracks, [], data_dir=s.folder, audio_dirs=s.loaded.audio_dirs)
+            for s in self.sources
+        ]  # held-out tracks are not in the hash: they were not trained on
         tags = {
-            "dataset_hash": first.files_hash() if len(self.sources) == 1 else self._joint_hash(),
+            "dataset_hash": used[0].files_hash() if len(used) == 1 else self._joint_hash(),
             "data_selection": selection.describe(),
             "data_excluded_tracks": str(len(self.excluded)),
             "data_skipped_files": str(len(self.skipped)),
@@ -87,11 +91,8 @@ class TrainingData:
         for tier, count in self.tier_counts().items():
             tags[f"data_tier_{tier}_tracks"] = str(count)
         for i, source in enumerate(self.sources):
-            used = LoadedDataset(
-                source.tracks, [], data_dir=source.folder, audio_dirs=source.loaded.audio_dirs
-            )
             tags[f"data.{i}.dir"] = str(source.folder)
-            tags[f"data.{i}.hash"] = used.files_hash()
+            tags[f"data.{i}.hash"] = used[i].files_hash()
             tags[f"data.{i}.weight"] = f"{source.weight:g}"
             tags[f"data.{i}.tracks"] = str(len(source.tracks))
             tags[f"data.{i}.heldout_tracks"] = str(len(source.heldout))
