@@ -44,7 +44,10 @@ class BeatTracking:
     # Octave: the half or double tempo replaces the grid's when its bars' downbeat contrast is
     # this many times the grid's and its beat contrast at least ``octave_beat_share`` of it.
     octave_downbeat_ratio: float = 1.5
-    octave_beat_share: float = 0.4
+    octave_beat_share: float = 0.5
+    # ... and its bars' downbeat contrast at least this (activation units): downbeats that
+    # carry no bar (a small model's, firing on every beat) must not move the tempo by chance.
+    octave_min_downbeat: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def resolve_octave(
     for i in range(1, len(tempos)):
         if (
             downbeat_score[i] > tracking.octave_downbeat_ratio * max(downbeat_score[best], 1e-6)
+            and downbeat_score[i] >= tracking.octave_min_downbeat
             and beat_contrast[i] >= tracking.octave_beat_share * beat_contrast[0]
         ):
             best = i
