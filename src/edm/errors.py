@@ -24,6 +24,8 @@ one line is enough to act on, whether it is read by a CLI user or caught in Pyth
     │   │   └── CheckpointNotFoundError   no checkpoint file at the path given
     │   └── WeightsNotFoundError      pretrained weights (MERT) not on disk, with how to get them
     ├── TrainingError                 training cannot go on (no epoch ran, the loss diverged)
+    ├── ClusterError                  Spark or its executors failed a batch job: says what to
+    │                                 do, and where the whole JVM error was written
     └── ServiceError                  a request the inference service refuses (its HTTP status)
         └── WebhookRefusedError       a webhook delivery with a bad signature or timestamp
 """
@@ -121,6 +123,10 @@ class WeightsNotFoundError(ModelError):
 
 
 class TrainingError(EdmError):
+    pass
+
+
+class ClusterError(EdmError):
     pass
 
 
