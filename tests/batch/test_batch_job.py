@@ -205,3 +205,19 @@ def test_a_promotion_reanalyses_only_with_refresh_or_model(
         session=spark,
     )
     assert (named.analysed, named.skipped, named.failed) == (0, 4, 2)
+
+
+def test_tempo_hints_reach_the_executors(
+    first_run: dict[str, Any], spark: Any, catalogue: Path, batch_store: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "hinted"
+    summary = run_batch(
+        BatchOptions(source=str(catalogue), out=out, min_bpm=100.0, max_bpm=110.0),
+        registry_of(batch_store),
+        session=spark,
+    )
+    assert (summary.analysed, summary.failed) == (4, 2)
+    hinted = {p: r["bpm"] for p, r in by_path(out).items() if r["error"] is None}
+    free = {p: r["bpm"] for p, r in by_path(first_run["out"]).items() if r["error"] is None}
+    assert all(100.0 <= bpm <= 110.0 for bpm in hinted.values()), hinted
+    assert any(not 100.0 <= bpm <= 110.0 for bpm in free.values()), free  # the hint mattered

@@ -74,6 +74,10 @@ def test_a_huge_file_is_hashed_without_keeping_its_bytes(tmp_path: Path) -> None
         (["music", "--out", "res", "--model", "best.pt"], "--model best.pt: edm batch runs"),
         (["music", "--out", "res", "--conf", "nonsense"], "--conf 'nonsense': expected KEY=VALUE"),
         (["empty", "--out", "res"], "empty: no audio files"),
+        (
+            ["music", "--out", "res", "--min-bpm", "150", "--max-bpm", "120"],
+            "--min-bpm 150 and --max-bpm 120 leave no tempo to find",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_no_run(

@@ -119,6 +119,7 @@ class ChunkRunner:
             model_location=target.model_location,
             threads=self.threads,
             shared_paths=target.shared_paths,
+            bpm_range=(self.options.min_bpm, self.options.max_bpm),
         )
         with self.spark_failures.around(f"chunk {index} of the job failed"):
             task_rows = frame.mapInArrow(function, TASK_DDL).toArrow().to_pylist()

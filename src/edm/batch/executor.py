@@ -48,6 +48,7 @@ def analyse_batches(
     model_location: str,
     threads: int = 1,
     shared_paths: tuple[str, ...] = (),
+    bpm_range: tuple[float | None, float | None] = (None, None),
 ) -> Iterator[pa.RecordBatch]:
     """The mapInArrow function over ``spark.range``: row ``id`` is ``tracks[id]``, a path and
     the content hash of its earlier result that counts as done (None: none). A file whose
@@ -56,7 +57,7 @@ def analyse_batches(
     The chunk's few paths travel inside the function rather than as a DataFrame made from
     Python rows, which Spark would convert in a second Python worker per task.
     """
-    model = _LazyModel(model_location, threads)
+    model = _LazyModel(model_location, threads, bpm_range)
     unmounted = _unmounted(shared_paths)
     for batch in batches:
         indices = batch.column("id").to_pylist()
@@ -123,13 +124,19 @@ def analyse_one(model: _LazyModel, path: str, done_hash: str | None) -> dict[str
 class _LazyModel:
     """The pyfunc and its size bound (the model's own ``max_audio_mb``), loaded on first use."""
 
-    def __init__(self, location: str, threads: int) -> None:
+    def __init__(
+        self,
+        location: str,
+        threads: int,
+        bpm_range: tuple[float | None, float | None] = (None, None),
+    ) -> None:
         self.location = location
         self.threads = threads
+        self.bpm_range = bpm_range
 
     @property
     def pyfunc(self) -> Any:
-        return _model(self.location, self.threads)
+        return _model(self.location, self.threads, self.bpm_range)
 
     @property
     def max_bytes(self) -> int:
@@ -137,10 +144,13 @@ class _LazyModel:
         return int(getattr(python_model, "max_audio_bytes", _FALLBACK_MAX_BYTES))
 
 
-def _model(location: str, threads: int) -> Any:
+def _model(
+    location: str, threads: int, bpm_range: tuple[float | None, float | None] = (None, None)
+) -> Any:
     """The pyfunc at ``location`` (a local folder, or an archive shipped with the job: see
     ``edm.batch.shipping``), loaded once per worker process."""
-    if location not in _loaded:
+    key = f"{location}|{bpm_range}"
+    if key not in _loaded:
         import mlflow.pyfunc
 
         from edm.inference.network import set_inference_threads
@@ -148,8 +158,11 @@ def _model(location: str, threads: int) -> Any:
         # Spark runs one task per core: the engine's own threads would fight the other tasks.
         set_inference_threads(max(1, threads))
         _loaded.clear()  # a worker keeps one model: the job's version
-        _loaded[location] = mlflow.pyfunc.load_model(model_folder(location))
-    return _loaded[location]
+        model = mlflow.pyfunc.load_model(model_folder(location))
+        if bpm_range != (None, None):
+            model.unwrap_python_model().use_bpm_range(*bpm_range)
+        _loaded[key] = model
+    return _loaded[key]
 
 
 def _timed(row: dict[str, Any], started: float) -> dict[str, Any]:

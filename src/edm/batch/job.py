@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edm.audio.io import SUPPORTED_FORMATS
 from edm.batch import driver_mark, results
 from edm.batch.chunks import ChunkRunner, JobTarget
 from edm.batch.cluster import check_reachable
@@ -60,7 +61,8 @@ def run_batch(
         require_java()
     listing = list_inputs(options.source)
     if not listing:
-        raise ConfigError(f"{options.source}: no audio files (WAV, FLAC, OGG, MP3) found")
+        formats = ", ".join(SUPPORTED_FORMATS)
+        raise ConfigError(f"{options.source}: no audio files ({formats}) found")
     shared = check_reachable(listing, options.source, options.master, options.shared_paths)
     resolved = resolve_version(options.model, registry, address)
     version = int(resolved.version or 0)
@@ -120,6 +122,8 @@ def run_batch(
                 "partitions": options.partitions or "one per core",
                 "refresh": options.refresh,
                 "retry_failed": options.retry_failed,
+                "min_bpm": options.min_bpm,
+                "max_bpm": options.max_bpm,
                 "format": "yaml" if options.write_yaml else "parquet",
             }
         )
@@ -264,6 +268,7 @@ def _check_options(options: BatchOptions) -> Path:
         raise ConfigError(
             "--python and --python-env both name the executors' Python: give one of them"
         )
+    _check_bpm_range(options.min_bpm, options.max_bpm)
     if options.executor_wait_s <= 0:
         raise ConfigError(f"--executor-wait must be positive, got {options.executor_wait_s:g}")
     if is_s3(str(options.out)):
@@ -272,6 +277,17 @@ def _check_options(options: BatchOptions) -> Path:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {options.out}: a file is in the way (it must be a folder)")
     return out
+
+
+def _check_bpm_range(min_bpm: float | None, max_bpm: float | None) -> None:
+    """What DecodeParams.with_bpm_range checks on the executors, said here before Spark starts
+    (without importing the decoder, which a re-run with nothing to do does not need)."""
+    from edm.vocabulary import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
+
+    low = DEFAULT_MIN_BPM if min_bpm is None else min_bpm
+    high = DEFAULT_MAX_BPM if max_bpm is None else max_bpm
+    if not 0 < low < high:
+        raise ConfigError(f"--min-bpm {low:g} and --max-bpm {high:g} leave no tempo to find")
 
 
 def _listing_frame(listing: list[InputFile]) -> Any:

@@ -1,9 +1,9 @@
 """SOURCE → the list of tracks to analyse.
 
-SOURCE is a folder (searched recursively for WAV, FLAC, OGG, MP3; local or ``s3://``), a text
-file with one path per line (blank lines and ``#`` comments skipped; relative paths are read
-from the file's folder), or a Parquet file with a ``path`` column. The driver only lists: the
-executors read, hash and analyse each file.
+SOURCE is a folder (searched recursively for every format ``edm.audio.io`` reads; local or
+``s3://``), a text file with one path per line (blank lines and ``#`` comments skipped;
+relative paths are read from the file's folder), or a Parquet file with a ``path`` column.
+The driver only lists: the executors read, hash and analyse each file.
 """
 
 from __future__ import annotations

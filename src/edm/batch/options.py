@@ -23,6 +23,8 @@ class BatchOptions:
     write_yaml: bool = False
     refresh: bool = False
     retry_failed: bool = False  # analyse again the tracks whose result is an error
+    min_bpm: float | None = None  # tempo hints for the tracks analysed in this run
+    max_bpm: float | None = None
     python: str | None = None  # the executors' Python (default: see spark_session)
     python_env: str | None = None  # a packed environment shipped to the executors instead
     driver_host: str | None = None  # the address executors reach the driver at

@@ -46,7 +46,9 @@ class OutputFormat(StrEnum):
 
 def analyze(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Audio files (WAV, FLAC, OGG, MP3)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Audio files (WAV, AIFF, FLAC, OGG, Opus, MP3, M4A/AAC)."
+    ),
     model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     output_format: OutputFormat = typer.Option(
         OutputFormat.table, "--format", "-f", help="table, json, or yaml (the annotation schema)."

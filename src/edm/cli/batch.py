@@ -10,6 +10,7 @@ import typer
 
 from edm.cli import context
 from edm.cli.output import err_console, plain, print_json
+from edm.cli.tempo_options import MAX_BPM_HELP, MIN_BPM_HELP
 
 if TYPE_CHECKING:
     from edm.batch import BatchProgress, BatchSummary
@@ -23,6 +24,9 @@ MODEL_HELP = (
     "Model: a version number, Production (default) or Staging, models:/NAME/VERSION or "
     "models:/NAME@ALIAS; resolved to one version at the start."
 )
+
+
+BPM_HINT_NOTE = " For the tracks analysed in this run; those already done in OUT keep theirs."
 
 
 class BatchFormat(StrEnum):
@@ -70,6 +74,8 @@ def analyze(
         help="Analyse again the tracks whose earlier result is an error (otherwise an "
         "unchanged file keeps its error, and still counts as failed).",
     ),
+    min_bpm: float = typer.Option(None, "--min-bpm", help=MIN_BPM_HELP + BPM_HINT_NOTE),
+    max_bpm: float = typer.Option(None, "--max-bpm", help=MAX_BPM_HELP + BPM_HINT_NOTE),
     python: str = typer.Option(
         None,
         "--python",
@@ -121,6 +127,8 @@ def analyze(
         write_yaml=output_format is BatchFormat.yaml,
         refresh=refresh,
         retry_failed=retry_failed,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
         python=python,
         python_env=python_env,
         driver_host=driver_host,

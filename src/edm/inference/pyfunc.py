@@ -53,6 +53,12 @@ class StructureModel(PythonModel):
             checkpoint, device="cpu", decode_params=decode_params
         )
 
+    def use_bpm_range(self, min_bpm: float | None, max_bpm: float | None) -> None:
+        """Search tempi in ``min_bpm..max_bpm`` from now on (a user's hint for a catalogue, as
+        ``--min-bpm``/``--max-bpm`` give ``edm batch``); None keeps the version's own end."""
+        decoding = self.analyzer.decode_params
+        self.analyzer.decode_params = decoding.with_bpm_range(min_bpm, max_bpm)
+
     # A DataFrame hint is one MLflow infers no schema from (so the signature stays ours) and
     # does not warn about; MLflow hands over a DataFrame after enforcing the signature.
     def predict(
