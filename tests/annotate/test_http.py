@@ -11,8 +11,8 @@ from tests.annotate.helpers import REVIEWER, AnnotateServer, document
 
 from edm.annotate import AnnotateConfig
 from edm.annotate.access import check_binding
+from edm.api_keys import key_line, new_key
 from edm.errors import ConfigError
-from edm.serving.access import key_line, new_key
 
 BAD_IDS = [
     "../outside.yaml",

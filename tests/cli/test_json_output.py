@@ -17,8 +17,8 @@ import typer
 import typer.main
 from tests.tiny_model import tiny_cnn_checkpoint
 
+from edm.api_keys import hash_key
 from edm.cli.main import app
-from edm.serving.access import hash_key
 from edm.synth import SynthConfig, write_synthetic_dataset
 
 # Commands that run a server until stopped: they print where it listens, no result.

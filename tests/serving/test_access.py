@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tests.serving.service_helpers import no_tracebacks
 
+from edm.api_keys import ApiKeys, hash_key, key_line, parse_keys
 from edm.errors import ConfigError
-from edm.serving.access import ApiKeys, hash_key, key_line, parse_keys
 from edm.serving.limits import ClientLimits, LimitExceeded
 
 KEY_A = "edm_key-of-studio-a-0123456789"

@@ -21,9 +21,9 @@ import pytest
 from tests.servers import free_port
 from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
+from edm.api_keys import hash_key
 from edm.errors import ConfigError, DataError, WebhookRefusedError
 from edm.monitoring.reference import DriftReference
-from edm.serving.access import hash_key
 from edm.serving.config import ServeConfig
 from edm.serving.webhook import Deliveries, sign, verify
 

@@ -30,8 +30,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.transport.serialization import Binary
 from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
 
+from edm.api_keys import hash_key
 from edm.registry import ModelRegistry
-from edm.serving.access import hash_key
 from edm.serving.webhook import DELIVERY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 API_KEY = "fuzz-client-key-0123456789"

@@ -2,7 +2,7 @@
 
 On a loopback address the reviewer is the one named on the command line, and requests must
 name a loopback host (a web page elsewhere cannot reach the annotator through DNS rebinding).
-With a keys file (``edm serve``'s, :mod:`edm.serving.access`: ``name:sha256`` lines, re-read
+With a keys file (``edm serve``'s, :mod:`edm.api_keys`: ``name:sha256`` lines, re-read
 when it changes) every API request needs a key, in ``X-API-Key``, ``Authorization: Bearer`` or
 the cookie that ``POST /api/login`` sets, and the reviewer's name is the key's name: what the
 client says about itself is never read. Bound off loopback, the annotator refuses to start
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from starlette.requests import Request
 
+from edm.api_keys import KEY_HEADER, ApiKeys
 from edm.errors import ConfigError
-from edm.serving.access import KEY_HEADER, ApiKeys
 
 COOKIE = "edm_annotate_key"
 _LOOPBACK_NAMES = ("localhost", "localhost.", "ip6-localhost")

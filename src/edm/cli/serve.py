@@ -136,8 +136,8 @@ def serve(
     from uvicorn.config import LOGGING_CONFIG
 
     from edm import settings
+    from edm.api_keys import ApiKeys
     from edm.serving import listeners
-    from edm.serving.access import ApiKeys
     from edm.serving.config import (
         ENV_CONFIG,
         ENV_WEBHOOK_SECRET,
@@ -257,7 +257,7 @@ def api_key(
     once, on standard output), the line `name:sha256` goes into the keys file."""
     import sys
 
-    from edm.serving.access import key_line, new_key
+    from edm.api_keys import key_line, new_key
 
     key = sys.stdin.readline().strip() if from_stdin else new_key()
     if not key:

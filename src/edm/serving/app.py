@@ -127,7 +127,7 @@ def _set_analysis_threads(threads: int) -> None:
 
 
 def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | None) -> Service:
-    from edm.serving.access import ApiKeys
+    from edm.api_keys import ApiKeys
     from edm.serving.limits import ClientLimits
     from edm.serving.refusals import NotificationRefusals
     from edm.serving.rollback import AutoRollback

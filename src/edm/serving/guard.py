@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException
 from starlette.requests import Request
 
-from edm.serving.access import KEY_HEADER
+from edm.api_keys import KEY_HEADER
 from edm.serving.limits import LimitExceeded
 
 if TYPE_CHECKING:

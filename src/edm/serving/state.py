@@ -16,8 +16,8 @@ from edm.serving.webhook import Deliveries
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from edm.api_keys import ApiKeys
     from edm.registry import ModelRegistry
-    from edm.serving.access import ApiKeys
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
     from edm.serving.metrics import Metrics

@@ -1,4 +1,5 @@
-"""Client API keys for ``/predict`` and ``/model/info`` (``edm serve --api-keys-file``).
+"""Client API keys: ``edm serve --api-keys-file`` (``/predict``, ``/model/info``) and the
+reviewers of ``edm annotate``. Apart from both, so that neither shell imports the other.
 
 The file holds no key, only its SHA-256, one client a line::
 
