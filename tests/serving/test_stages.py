@@ -34,23 +34,24 @@ def test_sixteen_slow_senders_do_not_starve_an_honest_client(
 ) -> None:
     registry.promote_model(register(seed=0), "Production")
     service = start_service(
-        "--max-concurrency", "2", "--body-timeout", "6", "--max-receiving", "17"
+        "--max-concurrency", "2", "--body-timeout", "12", "--max-receiving", "17"
     )
     service.wait_ready()
     body = clip.read_bytes()
     normal = max(timed_predict(service.client, body) for _ in range(3))
 
     # 16 clients declare 1 MB and send a byte a second (the reproduction, times 8).
-    senders = [SlowSender(service.port, limit_s=20) for _ in range(16)]
-    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 16, 10, "16 receiving")
+    senders = [SlowSender(service.port, limit_s=30) for _ in range(16)]
+    # Generous waits: the assertions are about what happens, not how fast a loaded CI is.
+    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 16, 30, "16 receiving")
     assert service.metric("edm_requests_in_progress") == 0  # no analysis slot held
     slowed = [timed_predict(service.client, body) for _ in range(3)]
     # The honest client gets 200 within its normal latency (a wide margin: a shared machine).
     assert max(slowed) < 3 * normal + 1.0, (normal, slowed)
 
     # The receiving places are bounded too: the 17th body takes the last, the 18th gets 503.
-    last = SlowSender(service.port, limit_s=20)
-    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 17, 10, "17 receiving")
+    last = SlowSender(service.port, limit_s=30)
+    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 17, 30, "17 receiving")
     refused = SlowSender(service.port, limit_s=5)
     refused.wait(6)
     assert refused.status == 503, refused.answer
@@ -58,7 +59,7 @@ def test_sixteen_slow_senders_do_not_starve_an_honest_client(
 
     # Every slow body is cut off after --body-timeout: 408, and its connection closed.
     for sender in [*senders, last]:
-        sender.wait(15)
+        sender.wait(25)
         assert sender.status == 408, sender.answer
         assert b"--body-timeout" in sender.answer
     assert until(lambda: service.metric("edm_uploads_receiving") == 0, 5)
@@ -113,15 +114,15 @@ def test_sigterm_drains_eight_requests_in_flight_and_exits_zero(
     register, registry, start_service, clip: Path
 ) -> None:
     registry.promote_model(register(seed=0), "Production")
-    service = start_service("--max-concurrency", "8", "--drain-seconds", "20")
+    service = start_service("--max-concurrency", "8", "--drain-seconds", "90")
     service.wait_ready()
     body = clip.read_bytes()
     # Eight requests in flight, each half-way through its body.
     senders = [
-        SlowSender(service.port, body=body, first=len(body) // 2, hold=True, limit_s=30)
+        SlowSender(service.port, body=body, first=len(body) // 2, hold=True, limit_s=120)
         for _ in range(8)
     ]
-    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 8, 10, "8 receiving")
+    service.wait_for(lambda: service.metric("edm_uploads_receiving") == 8, 30, "8 receiving")
     service.client.close()  # an idle keep-alive connection would be closed by the drain anyway
 
     service.process.send_signal(signal.SIGTERM)
@@ -139,11 +140,11 @@ def test_sigterm_drains_eight_requests_in_flight_and_exits_zero(
     for sender in senders:
         sender.finish()
     for sender in senders:
-        sender.wait(25)
+        sender.wait(100)
         assert sender.status == 200, sender.answer[:500]
         answer = json.loads(sender.answer.split(b"\r\n\r\n", 1)[1])
         assert answer["beats"] and answer["model"]["variant"] == "production"
-    assert service.process.wait(timeout=30) == 0
+    assert service.process.wait(timeout=100) == 0
     log = service.log()
     no_tracebacks(log)
     assert "Shutting down" in log
