@@ -125,6 +125,19 @@ def create_app(config: AnnotateConfig) -> FastAPI:
         if not request.headers.get("if-match"):
             raise HttpError(428, "a save needs If-Match with the ETag that was read")
 
+    async def written(found: Track, write: Any, *args: Any) -> JSONResponse:
+        """A save or a restore, off the event loop, its refusals as HTTP errors."""
+        try:
+            etag = await run_in_threadpool(write, *args)
+        except Conflict as exc:
+            raise HttpError(409, str(exc), etag=exc.current) from None
+        except NotFound as exc:
+            raise HttpError(404, str(exc)) from None
+        except EdmError as exc:
+            raise HttpError(422, str(exc)) from None
+        index.forget(found.yaml)
+        return JSONResponse({"etag": etag}, headers={"ETag": etag})
+
     async def body(request: Request, model: type[BaseModel]) -> Any:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
@@ -218,22 +231,14 @@ def create_app(config: AnnotateConfig) -> FastAPI:
         needs_if_match(request)
         if not found.annotated:
             raise HttpError(404, "no annotation to save onto yet: open the track first")
-        try:
-            etag = await run_in_threadpool(
-                store.save_edit,
-                found.yaml,
-                edit,
-                request.headers.get("if-match"),
-                request.state.reviewer,
-            )
-        except Conflict as exc:
-            raise HttpError(409, str(exc), etag=exc.current) from None
-        except NotFound as exc:
-            raise HttpError(404, str(exc)) from None
-        except EdmError as exc:
-            raise HttpError(422, str(exc)) from None
-        index.forget(found.yaml)
-        return JSONResponse({"etag": etag}, headers={"ETag": etag})
+        return await written(
+            found,
+            store.save_edit,
+            found.yaml,
+            edit,
+            request.headers.get("if-match"),
+            request.state.reviewer,
+        )
 
     @app.get("/api/audio")
     def audio(id: str) -> FileResponse:
@@ -275,18 +280,9 @@ def create_app(config: AnnotateConfig) -> FastAPI:
         found = track_of(id)
         wanted = await body(request, _Restore)
         needs_if_match(request)
-        try:
-            etag = await run_in_threadpool(
-                store.restore, found.yaml, wanted.version, request.headers.get("if-match")
-            )
-        except Conflict as exc:
-            raise HttpError(409, str(exc), etag=exc.current) from None
-        except NotFound as exc:
-            raise HttpError(404, str(exc)) from None
-        except EdmError as exc:
-            raise HttpError(422, str(exc)) from None
-        index.forget(found.yaml)
-        return JSONResponse({"etag": etag}, headers={"ETag": etag})
+        return await written(
+            found, store.restore, found.yaml, wanted.version, request.headers.get("if-match")
+        )
 
     @app.post("/api/propose")
     async def propose(id: str, request: Request) -> JSONResponse:

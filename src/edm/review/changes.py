@@ -146,19 +146,24 @@ def proposal_of(folder: Path, annotation_path: Path) -> Annotation | None:
     return None
 
 
-def folder_changes(folder: Path | str) -> FolderChanges:
-    """Every reviewed file of ``folder`` (recursively, hidden folders left out) compared with
-    the proposal it started from."""
-    folder = Path(folder).resolve()
-    found = FolderChanges([], [], [])
-    files = sorted(
+def annotation_files(folder: Path) -> list[Path]:
+    """The annotation files under ``folder``, sorted; hidden folders (``.history/``,
+    ``.proposals/``) left out."""
+    return sorted(
         p
         for p in folder.rglob("*")
         if p.suffix in (".yaml", ".yml")
         and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    for path in files:
+
+
+def folder_changes(folder: Path | str) -> FolderChanges:
+    """Every reviewed file of ``folder`` (recursively, hidden folders left out) compared with
+    the proposal it started from."""
+    folder = Path(folder).resolve()
+    found = FolderChanges([], [], [])
+    for path in annotation_files(folder):
         name = path.relative_to(folder).as_posix()
         try:
             document: Any = load_yaml(path.read_text(encoding="utf-8"), path)

@@ -28,7 +28,7 @@ import numpy as np
 
 from edm.data.annotations import Annotation, load_annotation
 from edm.errors import EdmError
-from edm.review.changes import is_reviewed
+from edm.review.changes import annotation_files, is_reviewed
 from edm.vocabulary import LABELS, UNLABELED
 
 LABEL_SHARE_PREFIX = "label_share_"  # as edm.monitoring.descriptors names them
@@ -91,14 +91,7 @@ def review_queue(
     folder = Path(folder)
     items: list[QueueItem] = []
     unreadable: list[tuple[str, str]] = []
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix in (".yaml", ".yml")
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-    for path in files:
+    for path in annotation_files(folder):
         name = path.relative_to(folder).as_posix()
         try:
             annotation = load_annotation(path)
