@@ -59,8 +59,7 @@ class SlowSender:
                         self.sock.sendall(self.body[sent:])
                         sent = len(self.body)
                     continue
-                readable, _, _ = select.select([self.sock], [], [], self.interval_s)
-                if readable:  # answered before the body was whole
+                if self._readable(self.interval_s):  # answered before the body was whole
                     break
                 self.sock.sendall(self.body[sent : sent + 1])
                 sent += 1
@@ -70,11 +69,17 @@ class SlowSender:
         finally:
             self.sock.close()
 
+    def _readable(self, timeout_s: float) -> bool:
+        # poll, not select: late in a long suite the socket's descriptor can exceed
+        # FD_SETSIZE (1024), where select.select raises ValueError and the sender dies.
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(timeout_s * 1000))
+
     def _read(self, deadline: float) -> None:
         try:
             while time.monotonic() < deadline:
-                readable, _, _ = select.select([self.sock], [], [], 0.5)
-                if not readable:
+                if not self._readable(0.5):
                     continue
                 chunk = self.sock.recv(65536)
                 if not chunk:
