@@ -8,12 +8,14 @@ workers' path), at the versions this process runs, so that results can be compar
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+DRIVER = version("edm-structure")
 
 # What an executor imports to analyse a track with the version's MLflow model (ONNX engine).
 EXECUTOR_DISTRIBUTIONS = (
@@ -39,7 +41,12 @@ def pack_environment(folder: Path) -> Path:
     pip += ["--disable-pip-version-check"]
     pinned = [f"{name}=={version(name)}" for name in EXECUTOR_DISTRIBUTIONS]
     subprocess.run([*pip, *pinned], check=True, capture_output=True)
-    subprocess.run([*pip, "--no-deps", str(ROOT)], check=True, capture_output=True)
+    # The same code as this driver, under its version: the checkout may have moved on since the
+    # editable install, and setuptools-scm would give the newer commit another version.
+    same_version = {**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_EDM_STRUCTURE": DRIVER}
+    subprocess.run(
+        [*pip, "--no-deps", str(ROOT)], check=True, capture_output=True, env=same_version
+    )
     archive = folder / "env.tar.gz"
     venv_pack = Path(sys.executable).parent / "venv-pack"
     subprocess.run(

@@ -41,8 +41,9 @@ def probe_executor(
 
         import edm.batch.executor  # noqa: F401  (what every task imports first)
         from edm.batch.shipping import model_folder
+        from edm.code_version import DISTRIBUTION
 
-        report["edm_version"] = version("edm")
+        report["edm_version"] = version(DISTRIBUTION)
     except Exception as exc:
         report["kind"] = "environment"
         report["problem"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

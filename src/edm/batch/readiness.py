@@ -13,6 +13,7 @@ from typing import Any
 from edm.batch import executor_probe
 from edm.batch.spark import default_parallelism
 from edm.batch.spark_errors import ENVIRONMENT_HINT, SparkFailures
+from edm.code_version import DISTRIBUTION
 from edm.errors import ClusterError
 
 
@@ -62,7 +63,7 @@ def check_executors(
     for report in reports:
         if report["problem"]:
             raise ClusterError(_problem(report))
-    ours = version("edm")
+    ours = version(DISTRIBUTION)
     for report in reports:
         if report["edm_version"] != ours:
             raise ClusterError(

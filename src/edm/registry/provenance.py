@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from edm.data.lineage import UNKNOWN, git_commit
+from edm.code_version import UNKNOWN, source_commit
 from edm.settings import current_user
 
 PARENT_RUN_TAG = "mlflow.parentRunId"
@@ -21,14 +21,15 @@ USER_TAG = "mlflow.user"
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"  # on a logged model: the versions made from it
 
 
-def provenance_tags(cwd: Path | None = None) -> dict[str, str]:
-    """MLflow's provenance tags for a run started by this process."""
+def provenance_tags() -> dict[str, str]:
+    """MLflow's provenance tags for a run started by this process; the commit is edm's own
+    code's (``edm.code_version``), never the current folder's."""
     tags = {
         SOURCE_NAME_TAG: entry_point(),
         SOURCE_TYPE_TAG: "LOCAL",
         USER_TAG: current_user(),
     }
-    commit = git_commit(cwd, short=False)
+    commit = source_commit()
     if commit != UNKNOWN:
         tags[SOURCE_COMMIT_TAG] = commit
     return tags

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
-from edm.data.lineage import code_version_tags
+from edm.code_version import code_version_tags
 from edm.errors import CheckpointNotFoundError, ConfigError
 from edm.registry.logged_models import (
     log_linked_metrics,
