@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edm-installed
 
-.PHONY: demo test services lint bench clean-store reference-model lofo
+.PHONY: demo test services lint docs bench clean-store reference-model lofo
 
 $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh $(VENV)
@@ -27,6 +27,11 @@ services:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
+
+# The documentation site into site/ (git-ignored); --strict: a broken link, anchor or page, or
+# a reference page that cannot be generated from the code, fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(PY) bench/registry_list.py

@@ -31,7 +31,7 @@ fi
 has_module() { "$VENV/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)"; }
 has_module torch || { echo "torch did not install" >&2; exit 1; }
 
-"${PIP[@]}" install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+"${PIP[@]}" install -q -e ".[dev,docs]" 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/python" -c "import edm, mlflow" || { echo "edm did not install" >&2; exit 1; }
 # edm annotate's page: wavesurfer.js from the npm registry into a git-ignored folder. Without npm
 # the rest works; install-services.sh installs npm and runs it again.
