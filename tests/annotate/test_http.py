@@ -374,3 +374,22 @@ def test_off_loopback_needs_keys() -> None:
         check_binding("0.0.0.0", None)
     check_binding("127.0.0.1", None)
     check_binding("::1", None)
+
+
+def test_an_aiff_track_is_listed_and_played_as_wav(server: AnnotateServer, tracks: Path) -> None:
+    import io
+
+    import soundfile as sf
+
+    samples, rate = sf.read(tracks / "track_000.wav", dtype="float32")
+    sf.write(tracks / "club.aiff", samples, rate, format="AIFF")  # Chromium cannot play AIFF
+    with server.client() as client:
+        listed = [t["id"] for t in client.get("/api/tracks").json()["tracks"]]
+        played = client.get("/api/audio", params={"id": "club.yaml"})
+        part = client.get("/api/audio", params={"id": "club.yaml"}, headers={"Range": "bytes=0-99"})
+    assert "club.yaml" in listed
+    assert played.status_code == 200, played.text
+    assert played.content[:4] == b"RIFF"
+    decoded, decoded_rate = sf.read(io.BytesIO(played.content), dtype="float32")
+    assert decoded_rate == rate and decoded.shape[0] == samples.shape[0]
+    assert part.status_code == 206 and len(part.content) == 100

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from edm.annotate.access import COOKIE, Access
 from edm.annotate.edit import Edit
 from edm.annotate.peaks import track_peaks
+from edm.annotate.playable import playable_audio
 from edm.annotate.proposals import Proposer
 from edm.annotate.store import Conflict, NotFound, Store
 from edm.annotate.tracks import STATUSES, Track, TrackIndex
@@ -245,7 +246,11 @@ def create_app(config: AnnotateConfig) -> FastAPI:
         found = track_of(id)
         if found.audio is None:
             raise HttpError(404, found.error or "no audio for this track")
-        return FileResponse(found.audio, headers={"Cache-Control": "private, max-age=3600"})
+        try:
+            playable = playable_audio(found.audio, cache_dir)
+        except EdmError as exc:
+            raise HttpError(422, str(exc)) from None
+        return FileResponse(playable, headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/api/peaks")
     def peaks(id: str) -> Response:

@@ -18,13 +18,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from edm.audio.io import SUPPORTED_SUFFIXES
 from edm.data.annotations import Annotation, load_annotation
 from edm.data.audio_paths import AudioFinder
 from edm.data.review_queue import read_queue
 from edm.errors import EdmError
 
 ANNOTATION_SUFFIXES = (".yaml", ".yml")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+AUDIO_SUFFIXES = SUPPORTED_SUFFIXES  # every format edm reads (edm.audio.io)
 HISTORY_FOLDER = ".history"
 STATUSES = ("needs_review", "in_progress", "reviewed", "error")
 
