@@ -9,8 +9,7 @@ code they describe, so they cannot drift.
 - ``reference/annotations.md``: the two YAML annotation forms;
 - ``reference/alert-rules.md``: the Prometheus rules file as tables.
 
-``reference/cli.md`` is committed: it holds only mkdocs-click's directive, which reads
-:data:`docs_reference.cli`.
+- ``reference/cli.md``: every command and option, from the click tree Typer builds.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from docs_reference import (  # noqa: E402
     _cell,
     _code,
     annotations_page,
+    cli_page,
     http_page,
     openapi_document,
     settings_page,
@@ -48,6 +48,7 @@ def generated_pages() -> dict[str, str]:
     document = openapi_document()
     return {
         "index.md": readme_as_index((ROOT / "README.md").read_text(encoding="utf-8")),
+        "reference/cli.md": cli_page(),
         "reference/http.md": http_page(document),
         "reference/openapi.json": json.dumps(document, indent=2) + "\n",
         "reference/settings.md": settings_page(ROOT / "src" / "edm"),

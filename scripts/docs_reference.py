@@ -33,6 +33,54 @@ def _code(text: Any) -> str:
     return f"`{_cell(text)}`" if text not in (None, "") else ""
 
 
+# ---------------------------------------------------------------- commands
+
+
+def _command_section(command: Any, path: str, parent: Any, level: int) -> list[str]:
+    """One command as `edm COMMAND --help` shows it: usage, help, a row per parameter."""
+    ctx = command.context_class(command, info_name=path.split()[-1], parent=parent)
+    out = [f"{'#' * level} `{path}`", ""]
+    if command.help:
+        out += [command.help.strip(), ""]
+    out += [
+        "```text",
+        command.get_usage(ctx).replace(f"Usage: {path.split()[-1]}", path),
+        "```",
+        "",
+    ]
+    rows = [
+        (param.param_type_name, record)
+        for param in command.params
+        if not getattr(param, "hidden", False) and (record := param.get_help_record(ctx))
+    ]
+    if rows:
+        out += ["| argument or option | help |", "|---|---|"]
+        for _kind, (opts, help_text) in rows:
+            out.append(f"| `{_cell(opts)}` | {_cell(help_text)} |")
+        out.append("")
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        if not getattr(sub, "hidden", False):
+            out += _command_section(sub, f"{path} {name}", ctx, min(level + 1, 4))
+    return out
+
+
+def cli_page() -> str:
+    return "\n".join(
+        [
+            "# Commands and options",
+            "",
+            GENERATED.format(
+                source="the click command tree Typer builds for `edm`, "
+                "`typer.main.get_command(edm.cli.main.app)`: the text of `edm COMMAND --help`"
+            ),
+            "Conventions every command follows (`--json`, errors, exit codes): "
+            "[Command-line conventions](command-line.md).",
+            "",
+            *_command_section(cli, "edm", None, 2),
+        ]
+    )
+
+
 # ---------------------------------------------------------------- HTTP API
 
 
