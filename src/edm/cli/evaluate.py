@@ -49,8 +49,9 @@ def evaluate(
         False,
         "--log/--no-log",
         help="Store the scores on the model version's run as test_* metrics, with the "
-        "per-track table as artifact evaluation/per_track.json and the tracks' descriptors "
-        "as its drift reference, monitoring/drift_reference.json (registry models only).",
+        "per-track table as artifact evaluation/per_track.json, and the tracks' descriptors "
+        "as its drift reference when it has none (edm train records the training tracks'), "
+        "monitoring/drift_reference.json (registry models only).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     cache: bool = typer.Option(

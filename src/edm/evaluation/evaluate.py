@@ -57,7 +57,7 @@ class EvaluationReport:
         from edm.monitoring.reference import DriftReference
 
         return DriftReference.from_tracks(
-            self.descriptors, model=self.model, data_dir=str(self.data_dir)
+            self.descriptors, model=self.model, data_dir=str(self.data_dir), source="evaluation"
         )
 
     def logged_metrics(self) -> dict[str, float]:

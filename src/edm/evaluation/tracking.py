@@ -4,10 +4,11 @@ The evaluation gets its own run, a child of the version's training run (the MLfl
 there): per-track table ``evaluation/per_track.json``, the aggregates as ``test_*`` metrics,
 what was evaluated as tags and as an MLflow dataset input of context ``evaluation`` keyed
 by the data's digest (``edm.registry.evaluations``: the promotion gate compares versions on the
-same digest, so evaluations on different data live side by side). The tracks' descriptors
-become the version's drift reference
-(``monitoring/drift_reference.json`` on its run, see ``edm.monitoring.reference``), which the
-service and ``edm monitor drift`` compare new audio with. Only once that is done do the
+same digest, so evaluations on different data live side by side). A version with no drift
+reference (one registered without ``edm train``, which records the training tracks') gets the
+tracks' descriptors as its reference (``monitoring/drift_reference.json`` on its run, see
+``edm.monitoring.reference``); one it has is never replaced by an evaluation set, which says
+nothing of what the version learnt from. Only once that is done do the
 ``test_*`` metrics reach the
 version itself, in one request: onto the training run, where the promotion gate and
 ``edm models compare`` read them, linked to the version's MLflow model. So a failure half-way
@@ -68,7 +69,7 @@ def log_evaluation(
             run.log_artifact(per_track, ARTIFACT_DIR)
             run.log_metrics(metrics)
             registry.log_data(run.run_id, data, EVALUATION_CONTEXT)
-        if report.descriptors:
+        if report.descriptors and registry.drift_reference(version) is None:
             reference = report.drift_reference().write(Path(folder) / "drift_reference.json")
             registry.log_drift_reference(version, reference)
     # The evaluation run is complete and FINISHED: only now may the scores reach the version.

@@ -1,14 +1,23 @@
-"""The drift reference of a model version: the descriptors of its evaluation set.
+"""The drift reference of a model version: the descriptors of the data it was trained on.
 
 A JSON document::
 
     {"format": "edm-drift-reference", "version": 1, "created": "2026-11-27T05:00:00+00:00",
-     "model": "version 3 of 'edm-structure-detector'", "data_dir": "data/test",
-     "n_tracks": 24, "features": {"bpm": [128.0, ...], "loudness": [-11.2, ...], ...}}
+     "model": "version 3 of 'edm-structure-detector'", "data_dir": "data/train",
+     "source": "training", "n_tracks": 24,
+     "features": {"bpm": [128.0, ...], "loudness": [-11.2, ...], ...}}
 
 ``features`` keeps every track's value (NaN written as null), not a summary: PSI's bins and
-the KS test need the sample itself, and an evaluation set is small. ``edm evaluate --log``
-stores it on the version's run (``monitoring/drift_reference.json``).
+the KS test need the sample itself. ``source`` says where the tracks came from:
+
+- ``training``: the tracks the version was trained on, analysed by the version itself at the
+  end of ``edm train`` (``edm.training.drift_reference``): what the version knows;
+- ``traffic``: what the service recorded of recent Production requests, when a person decides
+  that this music is the normal now (``edm monitor reference --from-traffic``, audited);
+- ``evaluation``: an evaluation set, for a version registered without ``edm train``
+  (``edm evaluate --log`` stores one only when the version has none).
+
+It lives on the version's run (``monitoring/drift_reference.json``).
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ class DriftReference:
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     model: str = ""
     data_dir: str = ""
+    source: str = ""  # "training", "traffic" or "evaluation" ("" in older documents)
 
     @property
     def n_tracks(self) -> int:
@@ -44,7 +54,12 @@ class DriftReference:
 
     @classmethod
     def from_tracks(
-        cls, rows: Sequence[Mapping[str, float]], *, model: str = "", data_dir: str = ""
+        cls,
+        rows: Sequence[Mapping[str, float]],
+        *,
+        model: str = "",
+        data_dir: str = "",
+        source: str = "",
     ) -> DriftReference:
         """From per-track descriptors (``edm.monitoring.descriptors.track_descriptors``)."""
         names = [name for name in FEATURES if any(name in row for row in rows)]
@@ -55,6 +70,7 @@ class DriftReference:
             },
             model=model,
             data_dir=data_dir,
+            source=source,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +80,7 @@ class DriftReference:
             "created": self.created,
             "model": self.model,
             "data_dir": self.data_dir,
+            "source": self.source,
             "n_tracks": self.n_tracks,
             "features": {
                 name: [value if math.isfinite(value) else None for value in values]
@@ -108,6 +125,7 @@ class DriftReference:
             created=str(document.get("created", "")),
             model=str(document.get("model", "")),
             data_dir=str(document.get("data_dir", "")),
+            source=str(document.get("source", "")),
         )
 
     @classmethod
