@@ -23,6 +23,9 @@ EXPECTED_ALERTS = {
     "EdmHighErrorRatio": ("critical", "> 0.05", "5m"),
     "EdmHighLatencyP95": ("warning", "> 5)", "10m"),
     "EdmLowConfidence": ("warning", "< 0.5)", "15m"),
+    "EdmErrorRatioWorseThanPrevious": ("critical", "> 0.05", "5m"),
+    "EdmConfidenceWorseThanPrevious": ("warning", "- 0.1)", "15m"),
+    "EdmLatencyWorseThanPrevious": ("warning", "(1.5 * histogram_quantile(0.95,", "10m"),
     "EdmNoProductionModel": ("critical", "== 0", "2m"),
     "EdmModelReloadFailed": ("warning", "[10m]) > 0", "0m"),
     "EdmServedVersionMismatch": ("warning", "!= on()", "10m"),
@@ -30,10 +33,22 @@ EXPECTED_ALERTS = {
     "EdmServiceDown": ("critical", "== 0", "1m"),
     "EdmAlertNotificationsUnauthorized": ("warning", "[15m])) >= 3", "5m"),
 }
-DEGRADATION = {"EdmHighErrorRatio", "EdmHighLatencyP95", "EdmLowConfidence"}
+# Only the comparative alerts roll back: the new version worse than the previous one on the
+# same tracks. The absolute ones (error ratio, latency SLO, confidence) name the version too,
+# for a person, and carry no degradation label.
+DEGRADATION = {
+    "EdmErrorRatioWorseThanPrevious",
+    "EdmConfidenceWorseThanPrevious",
+    "EdmLatencyWorseThanPrevious",
+}
+ABSOLUTE = {"EdmHighErrorRatio", "EdmHighLatencyP95", "EdmLowConfidence"}
 REVIEW = {"EdmInputDrift"}  # drift asks a person to review: never a degradation
 VERSION_JOIN = (
     'group_left(version) count_values("version", max(edm_model_version{variant="production"}))'
+)
+PREVIOUS_JOIN = (
+    "group_left(previous_version) "
+    'count_values("previous_version", max(edm_model_version{variant="previous"}))'
 )
 
 
@@ -59,7 +74,12 @@ def test_every_alert_is_there_with_its_threshold_labels_and_annotations() -> Non
         assert is_degradation == (name in DEGRADATION), name
         assert is_review == (name in REVIEW), name
         assert not (is_degradation and is_review), name
-        assert (VERSION_JOIN in " ".join(rule["expr"].split())) == (is_degradation or is_review)
+        expr = " ".join(rule["expr"].split())
+        assert (VERSION_JOIN in expr) == (name in DEGRADATION | ABSOLUTE | REVIEW), name
+        # A comparative alert compares both variants and names the version it would restore.
+        assert (PREVIOUS_JOIN in expr) == is_degradation, name
+        if is_degradation:
+            assert 'variant="production"' in expr and 'variant="previous"' in expr, name
 
 
 def test_every_alert_has_unit_tests_that_fire_it_and_that_do_not() -> None:

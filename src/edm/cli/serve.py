@@ -39,6 +39,12 @@ def serve(
     shadow_share: float = typer.Option(
         0.0, help="Fraction of Production requests also run on Staging, after the answer."
     ),
+    previous_share: float = typer.Option(
+        None,
+        help="Fraction of Production requests also run on the previous Production version, "
+        "after the answer: the rollback alerts compare the two on the same tracks (default: "
+        "1 with --auto-rollback, else 0).",
+    ),
     max_upload_mb: float = typer.Option(
         None,
         help="Largest upload accepted (413 above); default: what --max-audio-seconds of "
@@ -157,6 +163,7 @@ def serve(
         poll_interval=poll_interval,
         staging_share=staging_share,
         shadow_share=shadow_share,
+        previous_share=previous_share,
         max_upload_mb=max_upload_mb,
         max_audio_seconds=max_audio_seconds,
         min_bpm=min_bpm,

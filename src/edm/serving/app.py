@@ -69,12 +69,21 @@ def create_app(
         app.state.service = service
         service.slots.start()
         service.shadow.start()
+        if config.compare_previous_share > 0:
+            from edm.serving.previous import PreviousReplays
+
+            service.previous = PreviousReplays(
+                service.slots, service.metrics, queue_size=config.shadow_queue_size
+            )
+            service.previous.start()
         restore_signals = on_drain_signal(service.stages.drain)
         try:
             yield
         finally:
             restore_signals()
             service.shadow.stop()
+            if service.previous is not None:
+                service.previous.stop()
             service.slots.stop()
             # The requests are answered (or cancelled after --drain-seconds): what is left is
             # queued work nobody waits for, and analyses past --analysis-timeout.
@@ -150,6 +159,7 @@ def _build_service(config: ServeConfig, registry_factory: Callable[[], Any] | No
         device=config.device,
         trigger_file=Path(folder) / "edm-reload-trigger" if folder else None,
         decode_params=config.decode_params(),
+        follow_previous=config.compare_previous_share > 0,
     )
     shadow = ShadowRunner(
         slots,

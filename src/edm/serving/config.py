@@ -34,6 +34,10 @@ class ServeConfig:
     poll_interval: float = 10.0
     staging_share: float = 0.0
     shadow_share: float = 0.0
+    # Production's requests replayed on the previous Production version: the comparative
+    # rollback alerts need its error ratio, confidence and latency on the same tracks.
+    # None: all of them with --auto-rollback, none without.
+    previous_share: float | None = None
     # None: what max_audio_seconds of uncompressed audio takes (edm.audio.io.uncompressed_bytes:
     # 48 kHz 24-bit stereo, 248 MB for 900 s), so no file within the seconds is refused for
     # its bytes; compressed formats are far smaller.
@@ -65,9 +69,9 @@ class ServeConfig:
     max_connections: int = 1000  # per worker; one more closes the connection idle the longest
 
     def __post_init__(self) -> None:
-        for name in ("staging_share", "shadow_share"):
+        for name in ("staging_share", "shadow_share", "previous_share"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
+            if value is not None and not 0.0 <= value <= 1.0:
                 option = name.replace("_", "-")
                 raise ConfigError(f"--{option} must be between 0 and 1, got {value}")
         for name in (
@@ -105,6 +109,13 @@ class ServeConfig:
             raise ConfigError(f"--rate-limit must be 0 (no limit) or more, got {self.rate_limit}")
         if self.admin_port is not None and not 0 < self.admin_port < 65536:
             raise ConfigError(f"--admin-port must be a port number, got {self.admin_port}")
+
+    @property
+    def compare_previous_share(self) -> float:
+        """The share of Production's requests replayed on the previous version."""
+        if self.previous_share is not None:
+            return self.previous_share
+        return 1.0 if self.auto_rollback else 0.0
 
     @property
     def inference_workers(self) -> int:

@@ -40,6 +40,7 @@ class Metrics:
 
     registry: CollectorRegistry
     requests: Counter
+    analyses: Counter
     request_duration: Histogram
     inference_duration: Histogram
     in_progress: Gauge
@@ -74,6 +75,12 @@ class Metrics:
             requests=Counter(
                 "edm_requests", "HTTP requests answered.", ["route", "status", "variant"],
                 registry=owner,
+            ),
+            # Per variant, "previous" included (Production's requests replayed on the version
+            # before it): what the comparative rollback alerts compare, on the same tracks.
+            analyses=Counter(
+                "edm_analyses", "Analyses run by the model, by outcome (ok, error).",
+                ["variant", "result"], registry=owner,
             ),
             request_duration=Histogram(
                 "edm_request_duration_seconds", "Time to answer a request.", ["route"],

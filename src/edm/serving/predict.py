@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import shutil
 import time
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -122,11 +125,35 @@ async def predict(
             and config.shadow_share > 0
             and random.random() < config.shadow_share
         )
-        task = BackgroundTask(service.shadow.submit, upload.path, structure) if shadowed else None
-        return JSONResponse(body, headers={VERSION_HEADER: str(model.version)}, background=task)
+        tasks = BackgroundTasks()
+        if requested is None and chosen == "production":
+            _replay_on_previous(service, upload.path, tasks)
+        if shadowed:
+            tasks.add_task(service.shadow.submit, upload.path, structure)
+        return JSONResponse(body, headers={VERSION_HEADER: str(model.version)}, background=tasks)
     finally:
         if not shadowed:
             upload.discard()
+
+
+def _replay_on_previous(service: Service, path: Path, tasks: BackgroundTasks) -> None:
+    """A share of Production's files go to the previous version too (``previous``), as a
+    hard link of their own (the upload's file is discarded or shadowed)."""
+    share = service.config.compare_previous_share
+    if service.previous is None or not service.previous.ready or share <= 0:
+        return
+    if share < 1 and random.random() >= share:
+        return
+    copy = path.with_name(f"{path.name}.previous")
+    try:
+        os.link(path, copy)
+    except OSError:
+        try:
+            shutil.copyfile(path, copy)
+        except OSError as exc:
+            log.warning("no replay on the previous version: %s", exc)
+            return
+    tasks.add_task(service.previous.submit, copy)
 
 
 def _no_model(service: Service, chosen: str) -> Response:
@@ -237,6 +264,10 @@ async def _analyse(
         )
     except AudioError as exc:
         return error_response(422, f"{name} is not decodable audio: {exc.problem}")
+    except Exception:
+        metrics.analyses.labels(variant=variant, result="error").inc()
+        raise
+    metrics.analyses.labels(variant=variant, result="ok").inc()
     metrics.inference_duration.labels(variant=variant).observe(time.perf_counter() - started)
     _watch(service, model, variant, analysis)
     body = analysis.structure.to_dict() | {

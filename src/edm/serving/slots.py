@@ -1,4 +1,6 @@
-"""Model slots that follow the registry's aliases: one for Production, one for Staging.
+"""Model slots that follow the registry's aliases: one for Production, one for Staging, and
+(``follow_previous``) one for the version Production replaced, as the audit trail's production
+timeline says: the comparative rollback alerts compare Production with it on the same tracks.
 
 A watcher thread reads which versions hold the stages (every ``poll_interval``, or at once when
 ``trigger`` is called: the webhook does), and for each moved alias downloads the version,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VARIANTS = ("production", "staging")
+PREVIOUS = "previous"  # not a variant clients can ask for: it only replays Production's requests
 WARM_UP_SECONDS = 4.0
 RETRY_FAILED_S = 120.0  # a version that failed to load is tried again after this long
 
@@ -101,15 +104,21 @@ class ModelSlots:
         loader: Loader | None = None,
         trigger_file: Path | None = None,
         decode_params: DecodeParams | None = None,
+        follow_previous: bool = False,
     ) -> None:
         """``trigger_file``: a file shared by the workers; touching it wakes every watcher;
-        ``decode_params``: how every version's activations are decoded (the BPM hints)."""
+        ``decode_params``: how every version's activations are decoded (the BPM hints);
+        ``follow_previous``: keep the previous Production version loaded too."""
         self.decode_params = decode_params
+        self.follow_previous = follow_previous
         self.registry = registry
         self.metrics = metrics
         self.poll_interval = poll_interval
         self.device = device
         self.slots = {variant: Slot(variant) for variant in VARIANTS}
+        if follow_previous:
+            self.slots[PREVIOUS] = Slot(PREVIOUS)
+            metrics.model_version.labels(variant=PREVIOUS).set(0)
         self.last_poll: float | None = None
         self.last_poll_error: str | None = None
         self._download_dir = Path(tempfile.mkdtemp(prefix="edm-serve-")).resolve()
@@ -209,11 +218,34 @@ class ModelSlots:
             log.exception("reading the registry failed")
             return
         self.last_poll_error = None
+        if self.follow_previous:  # first, so that it can keep the model Production swaps out
+            self._follow_previous(holders.production)
         for alias, version in (("production", holders.production), ("staging", holders.staging)):
             self.metrics.alias_version.labels(alias=alias).set(version or 0)
         for variant, version in (("production", holders.production), ("staging", holders.staging)):
             self._follow(self.slots[variant], version)
         self.last_poll = time.time()
+
+    def _follow_previous(self, production: int | None) -> None:
+        """The previous slot onto the version before ``production`` in the production timeline
+        (none when the trail records none: the first version, or an alias moved outside edm)."""
+        from edm.registry import production_timeline
+
+        try:
+            timeline = production_timeline(list(self.registry.history()))
+        except EdmError as exc:
+            log.warning("reading the audit trail for the previous version failed: %s", exc)
+            return
+        version = None
+        if production is not None and len(timeline) >= 2 and timeline[-1] == production:
+            version = timeline[-2]
+        slot, serving = self.slots[PREVIOUS], self.slots["production"].model
+        current = slot.model.version if slot.model else None
+        if version is not None and version != current and serving and serving.version == version:
+            slot.wanted, slot.model = version, serving  # the version leaving Production: kept
+            self.metrics.set_model(PREVIOUS, current, version)
+            return
+        self._follow(slot, version)
 
     def _follow(self, slot: Slot, version: int | None) -> None:
         if version != slot.wanted and version is not None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
     from edm.serving.metrics import Metrics
+    from edm.serving.previous import PreviousReplays
     from edm.serving.refusals import NotificationRefusals
     from edm.serving.rollback import AutoRollback
     from edm.serving.shadow import ShadowRunner
@@ -43,6 +44,7 @@ class Service:
     alert_token_source: str = "EDM_ALERT_TOKEN"  # where it was read: the 401 names it
     alert_refusals: NotificationRefusals | None = None  # refused notifications: counted, logged
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
+    previous: PreviousReplays | None = None  # Production's files replayed on the version before
     api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
     limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
     active: int = 0  # analyses in progress (the --max-concurrency slots taken)
