@@ -7,10 +7,12 @@ registers a checkpoint, and logs what it returns as an MLflow 3 logged model.
 from __future__ import annotations
 
 import io
+import json
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edm.code_version import SHIPPED_FILE, package_dir, shipped_description
 from edm.decoding.tempo import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
 from edm.errors import CheckpointError
 from edm.inference.pyfunc import (
@@ -25,9 +27,9 @@ from edm.vocabulary import ENERGY_BANDS, MEL_SAMPLE_RATE
 if TYPE_CHECKING:
     from edm.registry.packaging import ModelPackage
 
-# What the model's code imports when it runs, by distribution name.
+# What the model's code imports when it runs, by distribution name. edm itself is not among
+# them: its code travels with the version (code/edm), as no package index has ours under "edm".
 RUNTIME_DISTRIBUTIONS = (
-    "edm",
     "mlflow",
     "torch",
     "numpy",
@@ -39,6 +41,7 @@ RUNTIME_DISTRIBUTIONS = (
     "transformers",
     "onnxruntime",
     "onnx",
+    "av",
 )
 _EXAMPLE_SECONDS = 2.0
 
@@ -67,6 +70,8 @@ def pyfunc_package(checkpoint: Path) -> ModelPackage | None:
             "backbone": contents["model_config"].get("backbone", "unknown"),
         },
         model_type="edm-structure",
+        code_paths=(package_dir(),),
+        code_files={f"edm/{SHIPPED_FILE}": json.dumps(shipped_description(), indent=1) + "\n"},
     )
 
 
