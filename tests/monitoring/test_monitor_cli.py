@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from tests.tiny_model import tiny_cnn_checkpoint
 
+from edm.annotate.tracks import TrackIndex
+from edm.data.review_queue import QUEUE_FILE, read_queue
 from edm.monitoring.descriptors import FEATURES
 from edm.registry import ModelRegistry
 from edm.synth import SynthConfig, write_synthetic_dataset
@@ -79,6 +81,7 @@ def monitor(run_edm, store_uri: str, folder: Path, *options: str):
 def test_evaluate_log_stores_the_reference_on_the_versions_run(logged: ModelRegistry) -> None:
     document = logged.drift_reference(1)
     assert document is not None and document["n_tracks"] == 5
+    assert document["source"] == "evaluation"  # registered without edm train: none before
     assert list(document["features"]) == list(FEATURES)
     assert all(len(values) == 5 for values in document["features"].values())
     assert all(v > 0 for v in document["features"]["audio_duration"])
@@ -98,6 +101,7 @@ def test_the_evaluation_set_itself_does_not_drift(
     assert [f["feature"] for f in report["features"]] == list(FEATURES)
     for feature in report["features"]:
         assert feature["status"] == "ok" and feature["psi"] == pytest.approx(0.0, abs=1e-9)
+    assert report["review_queue"] is None and not (sets["evaluation"] / QUEUE_FILE).exists()
     table = monitor(run_edm, store_uri, sets["evaluation"], "--model", "1")
     assert table.exit_code == 0 and "No feature drifts." in table.stdout
     assert "spectral_centroid" in table.stdout and "PSI" in table.stdout
@@ -124,8 +128,22 @@ def test_faster_shorter_tracks_drift_and_exit_3(
     assert report["drifted"] and all(statuses[name] == "drift" for name in report["drifted"])
     # The tracks are 14-17 s against 19-23 s: their length drifts whatever the model says.
     assert statuses["audio_duration"] == "drift"
+    # Drift asks for review: the tracks furthest into the reference's tails on the drifting
+    # features go to the folder's review queue, furthest first, which edm annotate opens first.
+    queued = report["review_queue"]
+    assert queued["file"] == str(folder / QUEUE_FILE)
+    ids = [item["track"] for item in queued["tracks"]]
+    assert ids and set(ids) <= {f"{wav.stem}.yaml" for wav in sets["faster"].glob("*.wav")}
+    tails = [item["tail"] for item in queued["tracks"]]
+    assert tails == sorted(tails, reverse=True) and min(tails) >= 0.8
+    assert read_queue(folder) == ids
+    assert [track.id for track in TrackIndex(folder).tracks()][: len(ids)] == ids
     table = monitor(run_edm, store_uri, folder, "--model", "1")
     assert table.exit_code == 3 and "Drift:" in table.stdout and "audio_duration" in table.stdout
+    assert "edm annotate" in table.stdout and QUEUE_FILE in table.stdout
+    (folder / QUEUE_FILE).unlink()
+    skipped = monitor(run_edm, store_uri, folder, "--model", "1", "--no-queue")
+    assert skipped.exit_code == 3 and not (folder / QUEUE_FILE).exists()
 
 
 def test_without_a_reference_the_error_says_how_to_get_one(

@@ -108,6 +108,13 @@ def serve(
     drift_window: int = typer.Option(
         200, help="Production requests per worker compared with the version's drift reference."
     ),
+    record_traffic: str = typer.Option(
+        None,
+        "--record-traffic",
+        help="Folder where each Production answer's descriptors (numbers only: duration, "
+        "loudness, BPM, confidence...) are appended, per version: edm monitor reference "
+        "--from-traffic reads them back.",
+    ),
     api_keys_file: str = typer.Option(
         None,
         help="Clients' key hashes (name:sha256 per line, see edm api-key): /predict, /model/info "
@@ -177,6 +184,7 @@ def serve(
         auto_rollback=auto_rollback,
         rollback_window_s=parse_duration(rollback_window, "--rollback-window"),
         drift_window=drift_window,
+        traffic_dir=str(Path(record_traffic).resolve()) if record_traffic else None,
         # Absolute: the workers read it again and again, whatever their working folder.
         api_keys_file=str(Path(api_keys_file).resolve()) if api_keys_file else None,
         rate_limit=rate_limit,

@@ -1,4 +1,7 @@
-"""Drift of a folder of audio against a reference, offline (``edm monitor drift``)."""
+"""Drift of a folder of audio against a reference, offline (``edm monitor drift``), and the
+tracks behind it: those furthest into the reference's tails on the drifting features, for a
+person to review (``drifted_tracks``; the CLI writes them to the folder's review queue, which
+``edm annotate`` opens first)."""
 
 from __future__ import annotations
 
@@ -73,3 +76,26 @@ def folder_drift(
     names = [name for name in FEATURES if name in reference.features]
     features = compare(reference.features, recent, names, min_samples)
     return FolderDrift(Path(folder), analysed, failed, features, rows)
+
+
+TAIL = 0.8  # a track is in the tails when its values sit beyond the 10th/90th percentiles
+
+
+def drifted_tracks(
+    result: FolderDrift, reference: DriftReference, tail: float = TAIL
+) -> list[tuple[Path, float]]:
+    """The analysed files whose drifting features fall in the reference's tails (the mean of
+    ``|2q - 1|`` over those features, ``q`` the value's quantile in the reference, at least
+    ``tail``), furthest first. Empty when nothing drifts."""
+    from edm.review.queue import drift_score
+
+    names = result.drifted
+    if not names:
+        return []
+    scored = []
+    for path, row in zip(result.analysed, result.descriptors, strict=True):
+        score = drift_score({name: row[name] for name in names}, reference.features)
+        if score >= tail:
+            scored.append((path, round(score, 4)))
+    scored.sort(key=lambda item: (-item[1], str(item[0])))
+    return scored

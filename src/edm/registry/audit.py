@@ -37,7 +37,9 @@ AUDIT_TAG_PREFIX = "edm.audit."
 MAX_REASON_CHARS = 1000  # registered-model tag values are bounded (5000 chars on MLflow 3)
 MAX_GATE_CHARS = 2500
 GENESIS = "0" * 16
-ACTIONS = ("promote", "rollback", "external")
+# "reference": a version's drift reference replaced (no stage change: the stage on both sides)
+ACTIONS = ("promote", "rollback", "external", "reference")
+STAGE_ACTIONS = ("promote", "rollback", "external")
 _SEP = " · "
 _REASON = _SEP + "reason: "
 _CHANGE = re.compile(r"^v(\d+) (\w+) → (\w+)$")
@@ -244,6 +246,8 @@ def production_timeline(entries_newest_first: list[AuditEntry]) -> list[int]:
     """
     stack: list[int] = []
     for entry in reversed(entries_newest_first):
+        if entry.action not in STAGE_ACTIONS:
+            continue
         if entry.to_stage == Stage.PRODUCTION:
             if entry.action == "rollback" and entry.version in stack:
                 del stack[stack.index(entry.version) + 1 :]

@@ -283,6 +283,21 @@ class ModelRegistry:
 
         return log_version_file(self.connection, self._queries, version, Path(path))
 
+    def replace_drift_reference(
+        self, version: int | str, path: Path, reason: str, *, user: str | None = None
+    ) -> AuditEntry:
+        """Replace a version's drift reference by a person's decision (``edm monitor reference
+        --from-traffic``), audited in the trail (action ``reference``) under the lock."""
+        from edm.registry.version_files import log_version_file
+
+        return self._promotion.record(
+            version,
+            "reference",
+            reason,
+            lambda: log_version_file(self.connection, self._queries, version, Path(path)),
+            user=user,
+        )
+
     def drift_reference(self, version: int | str) -> dict[str, Any] | None:
         """A version's drift reference document as stored; None when it has none."""
         from edm.registry.version_files import read_version_json

@@ -150,6 +150,39 @@ class Promotion:
         assert entry is not None  # the target is not the current production version
         return entry
 
+    def record(
+        self,
+        version: int | str,
+        action: str,
+        reason: str,
+        change: Callable[[], None],
+        *,
+        user: str | None = None,
+    ) -> AuditEntry:
+        """A change to a version that is not a stage change (``action`` "reference": its drift
+        reference replaced): ``change`` runs under the lock, then the audit entry is written,
+        with the version's stage on both sides. ``change`` failing writes no entry."""
+        number = version_number(version, self.model_name)
+        doing = f"recording a change of version {number}"
+        with self._connection.errors(doing), self._lock() as lock:
+            aliases, tags = self._settle(lock).state
+            model_version = self._queries.get_version(number)
+            if model_version is None:
+                raise ModelVersionNotFoundError(self.model_name, number)
+            stage = stage_of(number, aliases, model_version.tags)
+            seq, prev = chain_tip(entries_from_tags(tags))
+            entry = AuditEntry.create(
+                version=number,
+                from_stage=stage,
+                to_stage=stage,
+                user=user or settings.current_user(),
+                reason=reason,
+                action=action,
+            ).chained(seq + 1, prev)
+            change()
+            journal.write_entry(self._connection.client, self.model_name, entry)
+        return entry
+
     def repair(self) -> Settled:
         """Finish crashed changes, break stale locks, record alias moves made outside edm."""
         with self._connection.errors("repairing the registry"), self._lock() as lock:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from edm.registry.audit import (
     GENESIS,
+    STAGE_ACTIONS,
     AuditEntry,
     audit_tags,
     chain_order,
@@ -165,6 +166,8 @@ def expected_holders(entries_newest_first: list[AuditEntry]) -> dict[Stage, int 
     """Who holds Production and Staging after replaying the trail."""
     holders: dict[Stage, int | None] = {Stage.PRODUCTION: None, Stage.STAGING: None}
     for entry in reversed(entries_newest_first):
+        if entry.action not in STAGE_ACTIONS:  # a drift reference replaced: no stage moved
+            continue
         for stage in holders:
             # An alias set outside edm moved only itself: the version keeps its other alias.
             moved_alone = entry.action == "external" and entry.to_stage != Stage.NONE

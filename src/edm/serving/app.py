@@ -66,6 +66,10 @@ def create_app(
         _set_analysis_threads(config.torch_threads)
         service = _build_service(config, registry_factory)
         service.drift = _drift_monitor(config, service.metrics)
+        if config.traffic_dir is not None:
+            from edm.monitoring.traffic import TrafficRecorder
+
+            service.traffic = TrafficRecorder(config.traffic_dir)
         app.state.service = service
         service.slots.start()
         service.shadow.start()

@@ -56,6 +56,7 @@ class ServeConfig:
     auto_rollback: bool = False  # roll the registry back on a degradation alert (see rollback)
     rollback_window_s: float = 1800.0  # ... only this long after the version's promotion
     drift_window: int = 200  # Production requests compared with the version's drift reference
+    traffic_dir: str | None = None  # where Production answers' descriptors are recorded (None: not)
     drift_interval_s: float = 5.0  # at most one comparison this often (they cost milliseconds)
     api_keys_file: str | None = None  # clients' key hashes; None: /predict and /model/info open
     rate_limit: float = 0.0  # requests per minute per client on those routes; 0: no limit

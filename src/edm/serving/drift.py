@@ -4,8 +4,9 @@ Each Production answer adds its track's descriptors (``edm.monitoring.descriptor
 bounded window (the last ``drift_window`` requests; a new Production version starts a new
 window, since the output descriptors belong to a version). At most every
 ``drift_interval_s`` the window is compared with the serving version's reference (the
-descriptors of its evaluation set, stored by ``edm evaluate --log`` and loaded with the
-version): PSI and KS per feature (``edm.monitoring.drift``), exported as ``edm_drift_psi``,
+descriptors of its training tracks, recorded by ``edm train``, or of what a person made its
+reference since, ``edm monitor reference --from-traffic``; loaded with the version): PSI
+and KS per feature (``edm.monitoring.drift``), exported as ``edm_drift_psi``,
 ``edm_drift_p_value`` and ``edm_drift_window_requests``, and answered by ``GET /drift``.
 
 A version without a reference: ``/drift`` answers 200 with ``"reference": null`` and says how
@@ -115,8 +116,8 @@ class DriftMonitor:
             message = "no Production model is loaded"
         elif reference is None:
             message = (
-                f"version {version} has no drift reference: store one with "
-                f"`edm evaluate DATA_DIR --model {version} --log`"
+                f"version {version} has no drift reference (edm train records one): store "
+                f"one with `edm evaluate DATA_DIR --model {version} --log`"
             )
         elif len(self._window) < self.min_samples:
             message = (

@@ -281,12 +281,20 @@ async def _analyse(
 
 
 def _watch(service: Service, model: Any, variant: str, analysis: Any) -> None:
-    """Confidence for the histogram; Production answers into the drift window."""
+    """Confidence for the histogram; Production answers into the drift window and the
+    recorded traffic (--record-traffic)."""
     from edm.monitoring.descriptors import track_descriptors
 
     confidence = analysis.structure.confidence
     if confidence is not None:
         service.metrics.prediction_confidence.labels(variant=variant).observe(confidence.overall)
-    if variant == "production" and service.drift is not None:
-        descriptors = track_descriptors(analysis.structure, analysis.audio)
+    if variant != "production" or (service.drift is None and service.traffic is None):
+        return
+    descriptors = track_descriptors(analysis.structure, analysis.audio)
+    if service.drift is not None:
         service.drift.observe(model.version, model.drift_reference, descriptors)
+    if service.traffic is not None:
+        try:
+            service.traffic.record(model.version, descriptors)
+        except OSError as exc:  # a full disk must not fail the answer
+            log.warning("recording the traffic failed: %s", exc)

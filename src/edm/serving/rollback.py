@@ -359,7 +359,12 @@ def _none(
 def _last_promotion(entries: Sequence[AuditEntry], version: int) -> AuditEntry | None:
     """The newest entry that put ``version`` into Production (however it got there)."""
     return next(
-        (e for e in entries if e.version == version and e.to_stage == Stage.PRODUCTION), None
+        (
+            e
+            for e in entries
+            if e.version == version and e.to_stage == Stage.PRODUCTION and e.action != "reference"
+        ),
+        None,
     )
 
 
@@ -367,7 +372,11 @@ def _auto_rollback_of(entries: Sequence[AuditEntry], version: int) -> AuditEntry
     """This service's rollback that took ``version`` out of Production after its last
     promotion, if there is one."""
     for entry in entries:  # newest first: stop at the promotion
-        if entry.version == version and entry.to_stage == Stage.PRODUCTION:
+        if (
+            entry.version == version
+            and entry.to_stage == Stage.PRODUCTION
+            and entry.action != "reference"
+        ):
             return None
         if (
             entry.action == "rollback"

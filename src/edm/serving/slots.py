@@ -53,7 +53,7 @@ class LoadedModel:
     loaded_at: float
     load_seconds: float
     folder: Path | None = None  # its downloaded files, removed once it is swapped out
-    drift_reference: DriftReference | None = None  # its evaluation set's descriptors, if stored
+    drift_reference: DriftReference | None = None  # its training tracks' descriptors, if stored
 
     def info(self) -> dict[str, Any]:
         return {

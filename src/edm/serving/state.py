@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from edm.api_keys import ApiKeys
+    from edm.monitoring.traffic import TrafficRecorder
     from edm.registry import ModelRegistry
     from edm.serving.config import ServeConfig
     from edm.serving.drift import DriftMonitor
@@ -45,6 +46,7 @@ class Service:
     alert_refusals: NotificationRefusals | None = None  # refused notifications: counted, logged
     drift: DriftMonitor | None = None  # Production's rolling window against its reference
     previous: PreviousReplays | None = None  # Production's files replayed on the version before
+    traffic: TrafficRecorder | None = None  # Production answers' descriptors, on disk
     api_keys: ApiKeys | None = None  # the clients /predict and /model/info let in; None: all
     limits: ClientLimits = field(default_factory=ClientLimits)  # per client; none by default
     active: int = 0  # analyses in progress (the --max-concurrency slots taken)
