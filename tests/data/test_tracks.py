@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from edm.data.tracks import load_dataset, split_tracks
+from edm.data.grouped_split import group_key, normalised_title, split_tracks
+from edm.data.tracks import load_dataset
 from edm.errors import DataError
 
 
@@ -64,11 +66,64 @@ def test_split_is_by_track_reproducible_and_order_independent(tmp_path: Path, wr
     again_train, again_val = split_tracks(list(reversed(tracks)), val_fraction=0.2, seed=1)
     other = split_tracks(tracks, val_fraction=0.2, seed=2)[1]
 
-    assert len(val) == 2 and len(train) == 8
+    assert val and len(train) + len(val) == 10
     assert {t.name for t in train}.isdisjoint({t.name for t in val})
     assert [t.name for t in val] == [t.name for t in again_val]
     assert [t.name for t in train] == [t.name for t in again_train]
     assert {t.name for t in other} != {t.name for t in val}
+
+
+def test_adding_tracks_never_moves_a_track_across(tmp_path: Path, write_track) -> None:
+    """The seeded shuffle moved 5 of 8 validation tracks into training when one track was
+    added to 40; a side decided by each track's own key moves none."""
+    for i in range(40):
+        write_track(tmp_path, f"t{i:02d}", seed=i)
+    before_train, before_val = split_tracks(load_dataset(tmp_path).tracks, 0.2, seed=0)
+    for i in range(40, 50):
+        write_track(tmp_path, f"t{i:02d}", seed=i)
+    after_train, after_val = split_tracks(load_dataset(tmp_path).tracks, 0.2, seed=0)
+    assert {t.name for t in before_val} <= {t.name for t in after_val}
+    assert {t.name for t in before_train} <= {t.name for t in after_train}
+    assert 3 <= len(before_val) <= 14  # about a fifth of 40
+
+
+def test_versions_of_one_piece_stay_on_one_side(tmp_path: Path, write_track) -> None:
+    names = [
+        ("Artist - Tune (Extended Mix)", "Artist - Tune (Radio Edit)", "artist - tune"),
+        ("Other [Original Mix]", "Other - Club Mix", "other"),
+    ]
+    for seed, (a, b, _) in enumerate(names):
+        write_track(tmp_path, a, seed=2 * seed)
+        write_track(tmp_path, b, seed=2 * seed + 1)
+    for i in range(20):
+        write_track(tmp_path, f"solo{i}", seed=100 + i)
+    tracks = load_dataset(tmp_path).tracks
+    for a, _, title in names:
+        assert normalised_title(a) == title
+    for seed in range(6):
+        val = split_tracks(tracks, 0.3, seed=seed)[1]
+        val_names = {t.name for t in val}
+        for a, b, _ in names:
+            assert (a in val_names) == (b in val_names), (seed, a)
+
+    # A person's group field joins what the names do not tell apart.
+    grouped = [
+        replace(t, annotation=_with_group(t.annotation, "one piece"))
+        if t.name in ("solo1", "solo2")
+        else t
+        for t in tracks
+    ]
+    assert group_key(grouped[0]) != group_key(next(t for t in grouped if t.name == "solo1"))
+    for seed in range(6):
+        val_names = {t.name for t in split_tracks(grouped, 0.3, seed=seed)[1]}
+        assert ("solo1" in val_names) == ("solo2" in val_names), seed
+
+
+def _with_group(annotation, group: str):
+    metadata = annotation.metadata.model_dump()
+    return annotation.model_copy(
+        update={"metadata": type(annotation.metadata)(**metadata, group=group)}
+    )
 
 
 def test_split_keeps_a_track_on_each_side(tmp_path: Path, write_track) -> None:

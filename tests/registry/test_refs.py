@@ -33,6 +33,9 @@ from edm.registry.refs import ModelRef, parse_model_ref, resolve_model
         ("models:/edm@champion", ModelRef("models:/edm@champion", "alias", "champion", "edm")),
         ("outputs/run/best.pt", ModelRef("outputs/run/best.pt", "path", "outputs/run/best.pt")),
         ("best.pt", ModelRef("best.pt", "path", "best.pt")),
+        ("latest", ModelRef("latest", "latest", "latest")),
+        ("Latest", ModelRef("Latest", "latest", "latest")),
+        ("models:/edm/latest", ModelRef("models:/edm/latest", "latest", "latest", "edm")),
     ],
 )
 def test_parse_model_ref(text: str | None, expected: ModelRef) -> None:
@@ -44,7 +47,7 @@ def test_parse_model_ref(text: str | None, expected: ModelRef) -> None:
     [
         ("", "model reference is empty"),
         ("0", "versions start at 1"),
-        ("latest", "model reference 'latest' is not a version number"),
+        ("newest", "model reference 'newest' is not a version number"),
         ("models:/edm", "is not models:/NAME/VERSION"),
         ("models:/edm/newest", "'newest' is neither a version number"),
     ],
@@ -86,6 +89,9 @@ def test_registry_refs_download_the_version(
     registry.log_model(checkpoint, "second", {}, {})
     with pytest.raises(NoProductionModelError, match=r"no version .* is in Production"):
         resolve_model(None, lambda: registry)
+    # latest: the newest version, whatever its stage (what a pipeline just trained)
+    assert resolve_model("latest", lambda: registry).version == 2
+    assert resolve_model(f"models:/{name}/latest", lambda: registry).version == 2
     registry.promote_model(1, "Production")
     registry.promote_model(2, "Staging")
 
@@ -103,6 +109,14 @@ def test_registry_refs_download_the_version(
         resolve_model(f"models:/{name}@champion", lambda: registry)
     with pytest.raises(RegistryError, match="model version 9"):
         resolve_model("9", lambda: registry)
+
+
+def test_latest_of_a_model_without_versions_is_one_clear_error(
+    make_registry: Callable[..., ModelRegistry],
+) -> None:
+    registry = make_registry()
+    with pytest.raises(RegistryError, match="has no version yet"):
+        resolve_model("latest", lambda: registry)
 
 
 def test_a_models_uri_naming_another_model_reads_that_model(

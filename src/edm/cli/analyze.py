@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from edm.registry.refs import ResolvedModel
 
 MODEL_HELP = (
-    "Model: a version number, Production (default) or Staging, models:/NAME/VERSION, "
+    "Model: a version number, Production (default), Staging, latest (the newest version), "
+    "models:/NAME/VERSION, "
     "models:/NAME@ALIAS, or a local .pt checkpoint."
 )
 

@@ -27,7 +27,7 @@ def annotate(
         "--model",
         "-m",
         help="Model that pre-annotates tracks with no annotation when first opened: a version, "
-        "Production (default), Staging, a models:/ URI or a .pt checkpoint.",
+        "Production (default), Staging, latest, a models:/ URI or a .pt checkpoint.",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback default)."),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on."),

@@ -21,7 +21,8 @@ app = typer.Typer(
 )
 
 MODEL_HELP = (
-    "Model: a version number, Production (default) or Staging, models:/NAME/VERSION or "
+    "Model: a version number, Production (default), Staging, latest (the newest version), "
+    "models:/NAME/VERSION or "
     "models:/NAME@ALIAS; resolved to one version at the start."
 )
 

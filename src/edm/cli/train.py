@@ -48,7 +48,7 @@ def train(
         None,
         "--init-from",
         help="Fine-tune from a version: its weights and model config (a version, Production, "
-        "Staging, a models:/ URI or a .pt checkpoint).",
+        "Staging, latest, a models:/ URI or a .pt checkpoint).",
     ),
     mix: list[str] = typer.Option(
         [], "--mix", help="DIR=WEIGHT,... sampling weight per data folder (default 1 each)."
@@ -81,7 +81,11 @@ def train(
     progress: bool = typer.Option(
         True, "--progress/--no-progress", help="Show a progress bar (on a terminal's stderr)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the result as JSON: run id, version, metrics (OUTPUT/RUN/run.json).",
+    ),
 ) -> None:
     """Train on DATA_DIR; with the registry, log everything and register a new version."""
     from edm.cli.train_progress import is_main_process, training_progress
@@ -150,22 +154,12 @@ def train(
         return
     print_data_notes(job.skipped, job.warnings)
     result = job.result
+    from edm.training.run_summary import write_run_summary
+
+    model_name = model_registry.model_name if model_registry is not None else None
+    summary = write_run_summary(job, model_name=model_name)  # OUTPUT/RUN/run.json
     if as_json:
-        print_json(
-            {
-                "run_name": result.run_name,
-                "run_id": result.run_id,
-                "model_version": result.model_version,
-                "best_val_loss": result.best_val_loss,
-                "best_epoch": result.best_epoch + 1,
-                "epochs_run": result.epochs_run,
-                "stopped_early": result.stopped_early,
-                "best_checkpoint": str(result.best_checkpoint),
-                "last_checkpoint": str(result.last_checkpoint),
-                "tracks": {"train": job.n_train_tracks, "validation": job.n_val_tracks,
-                           "excluded": job.n_excluded_tracks},
-            }
-        )  # fmt: skip
+        print_json(summary)
         return
     console.print(
         f"Trained [bold]{plain(result.run_name)}[/] on {job.n_train_tracks} tracks "
@@ -179,7 +173,8 @@ def train(
         excluded += f"; {job.n_heldout_tracks} held out (edm data split)"
     console.print(f"Tracks used: {tier_summary(job.tier_counts)}{excluded}", highlight=False)
     console.print(
-        f"Checkpoints: {plain(result.best_checkpoint)}, {plain(result.last_checkpoint)}",
+        f"Checkpoints: {plain(result.best_checkpoint)}, {plain(result.last_checkpoint)}; "
+        f"summary {plain(summary['run_file'])}",
         highlight=False,
         soft_wrap=True,
     )

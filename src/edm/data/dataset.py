@@ -40,6 +40,7 @@ from torch.utils.data import Dataset
 
 from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
+from edm.data.grouped_split import split_tracks
 from edm.data.targets import DEFAULT_BOUNDARY_SIGMA, FrameTargets, frame_targets
 from edm.data.targets import IGNORE_INDEX as TARGET_IGNORE_INDEX
 from edm.data.tracks import (
@@ -49,7 +50,6 @@ from edm.data.tracks import (
     Track,
     TrackSelection,
     load_dataset,
-    split_tracks,
 )
 from edm.vocabulary import INPUT_KINDS, MERT_SAMPLE_RATE, InputKind
 

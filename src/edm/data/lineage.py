@@ -43,6 +43,18 @@ def code_version_tags(cwd: Path | None = None) -> dict[str, str]:
     }
 
 
+def data_commit(data_dir: Path | str) -> str | None:
+    """The commit of the user's git repository that holds ``data_dir`` (or its ``.dvc`` file),
+    when git tracks either; None otherwise. Never edm's own commit: that is the code's."""
+    folder = Path(data_dir).resolve()
+    if not folder.is_dir():
+        return None
+    tracked = _git(["ls-files", "--", folder.name, f"{folder.name}.dvc"], folder.parent)
+    if not tracked:
+        return None
+    return _git(["rev-parse", "HEAD"], folder.parent)
+
+
 def dataset_hash(data_dir: Path | str) -> str:
     """DVC's hash of a data folder, ``<md5>.dir``.
 

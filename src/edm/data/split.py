@@ -13,12 +13,12 @@ with :func:`heldout_tracks`. A folder without the file has no held-out tracks.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from edm.atomic import write_text_atomically
+from edm.data.grouped_split import hash_fraction
 from edm.data.tracks import Track, load_dataset
 from edm.data.yaml_io import dump_yaml, load_yaml
 from edm.errors import ConfigError, DataError
@@ -37,8 +37,7 @@ class SplitRule:
             raise ConfigError(f"--holdout must be between 0 and 1 (exclusive), got {self.holdout}")
 
     def is_heldout(self, audio_sha256: str) -> bool:
-        digest = hashlib.sha256(f"{self.seed}:{audio_sha256}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < self.holdout
+        return hash_fraction(self.seed, audio_sha256) < self.holdout
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from edm.data.annotations import Annotation, load_annotation
 from edm.data.audio_paths import AudioFinder, relative_name
 from edm.errors import AnnotationError, AudioError, ConfigError, DataError
@@ -193,28 +191,6 @@ def load_dataset(
             f"(first: {loaded.skipped[0]})"
         )
     return loaded
-
-
-def split_tracks(
-    tracks: list[Track], val_fraction: float = 0.2, seed: int = 0
-) -> tuple[list[Track], list[Track]]:
-    """Split by track (never inside one), reproducibly for a seed whatever the input order.
-
-    With two or more tracks and ``val_fraction > 0`` each side gets at least one track.
-    """
-    if not 0.0 <= val_fraction < 1.0:
-        raise ConfigError(f"validation fraction must be in [0, 1), got {val_fraction}")
-    ordered = sorted(tracks, key=lambda track: track.name)
-    n_val = round(len(ordered) * val_fraction)
-    if val_fraction > 0 and len(ordered) >= 2:
-        n_val = min(max(n_val, 1), len(ordered) - 1)
-    elif len(ordered) < 2 and val_fraction > 0:
-        logger.warning("only %d track: nothing left for validation", len(ordered))
-        n_val = 0
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    val = sorted((ordered[i] for i in order[:n_val]), key=lambda track: track.name)
-    train = sorted((ordered[i] for i in order[n_val:]), key=lambda track: track.name)
-    return train, val
 
 
 def _reason(exc: Exception, path: Path) -> str:

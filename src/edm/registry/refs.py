@@ -5,7 +5,9 @@ REF is one of:
 - a local checkpoint: ``outputs/run/best.pt`` (anything ending in ``.pt`` or naming a file);
 - a version number of the registered model: ``3``;
 - a stage: ``Production`` (the default), ``Staging``;
-- an MLflow model URI: ``models:/NAME/3``, ``models:/NAME/Production``, ``models:/NAME@ALIAS``.
+- ``latest``: the newest version, whatever its stage (a pipeline's train -> evaluate -> promote);
+- an MLflow model URI: ``models:/NAME/3``, ``models:/NAME/Production``, ``models:/NAME/latest``,
+  ``models:/NAME@ALIAS``.
 
 Registry models are downloaded (``ModelRegistry.download_version``) into the registry's
 download folder (``downloads/`` by default). Parsing needs no MLflow; only resolving a registry
@@ -36,10 +38,11 @@ if TYPE_CHECKING:
     from edm.registry.model_registry import ModelRegistry
 
 DEFAULT_REF = "Production"
+LATEST = "latest"
 _STAGES = {"production": "Production", "staging": "Staging"}
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<selector>[^/@]+)|@(?P<alias>[^/@]+))$")
 
-RefKind = Literal["path", "version", "stage", "alias"]
+RefKind = Literal["path", "version", "stage", "alias", "latest"]
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,11 @@ def parse_model_ref(text: str | None) -> ModelRef:
             return ModelRef(raw, "version", str(int(selector)), name)
         if selector.lower() in _STAGES:
             return ModelRef(raw, "stage", _STAGES[selector.lower()], name)
+        if selector.lower() == LATEST:
+            return ModelRef(raw, "latest", LATEST, name)
         raise InvalidModelRefError(
             f"model reference '{raw}': '{selector}' is neither a version number nor "
-            "Production/Staging"
+            "Production/Staging/latest"
         )
     if raw.isdigit():
         if int(raw) < 1:
@@ -112,11 +117,13 @@ def parse_model_ref(text: str | None) -> ModelRef:
         return ModelRef(raw, "version", str(int(raw)))
     if raw.lower() in _STAGES:
         return ModelRef(raw, "stage", _STAGES[raw.lower()])
+    if raw.lower() == LATEST:
+        return ModelRef(raw, "latest", LATEST)
     if raw.endswith(".pt") or Path(raw).expanduser().is_file() or "/" in raw or "\\" in raw:
         return ModelRef(raw, "path", raw)
     raise InvalidModelRefError(
-        f"model reference '{raw}' is not a version number, Production, Staging, a models:/ URI "
-        "or a .pt file"
+        f"model reference '{raw}' is not a version number, Production, Staging, latest, a "
+        "models:/ URI or a .pt file"
     )
 
 
@@ -142,7 +149,7 @@ def resolve_model(
             raise CheckpointNotFoundError(parsed.value)
         return ResolvedModel(parsed, path)
 
-    if address is not None:
+    if address is not None and parsed.kind != "latest":  # a newer version may exist
         cached = _cached(parsed, registry, address, download_dir)
         if cached is not None:
             return cached
@@ -193,6 +200,11 @@ def _registry_for(ref: ModelRef, registry: Callable[[], ModelRegistry]) -> Model
 def _version_of(ref: ModelRef, store: ModelRegistry) -> int:
     if ref.kind == "version":
         return int(ref.value)
+    if ref.kind == "latest":
+        newest = store.version_records(max_results=1)
+        if not newest:
+            raise RegistryError(f"'{store.model_name}' has no version yet: train one first")
+        return newest[0].version
     if ref.kind == "stage":
         stage = Stage(ref.value)
         version = store.stage_holders().of(stage)

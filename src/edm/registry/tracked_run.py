@@ -7,6 +7,7 @@ versions through the function it is given, never through the registry front.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -21,7 +22,10 @@ from edm.errors import CheckpointNotFoundError
 if TYPE_CHECKING:
     from edm.registry.store import StoreConnection
 
+log = logging.getLogger(__name__)
+
 CHECKPOINT_ARTIFACT_PATH = "model"
+SYSTEM_METRICS_INTERVAL_S = 10.0
 RUN_VERSION_TAG = "edm.model_version"
 _PER_BATCH = {"params": 100, "metrics": 1000, "tags": 100}  # MLflow's log_batch limits
 
@@ -47,6 +51,7 @@ class TrackedRun:
         self.version: int | None = None
         self._logged_params = dict(logged_params or {})
         self._ended = False
+        self._system_metrics: Any = None
 
     def _errors(self, what: str):
         return self._connection.errors(f"{what} run '{self.run_name}'")
@@ -126,7 +131,39 @@ class TrackedRun:
             self._connection.client.set_tag(self.run_id, RUN_VERSION_TAG, str(self.version))
         return self.version
 
+    def log_system_metrics(self, sampling_interval: float = SYSTEM_METRICS_INTERVAL_S) -> None:
+        """Log MLflow's system metrics (CPU, memory, disk, network, GPU: ``system/...``) every
+        ``sampling_interval`` seconds until the run ends. Best effort: never fails the run."""
+        try:
+            from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+            monitor = SystemMetricsMonitor(
+                self.run_id,
+                sampling_interval=sampling_interval,
+                resume_logging=True,
+                tracking_uri=self._connection.location.tracking_uri,
+            )
+            monitor.start()
+        except Exception as exc:  # psutil missing, a store that refuses: the run goes on
+            log.info("run '%s': no system metrics (%s)", self.run_name, exc)
+            return
+        self._system_metrics = monitor
+
+    def _stop_system_metrics(self) -> None:
+        monitor, self._system_metrics = self._system_metrics, None
+        if monitor is None:
+            return
+        try:
+            monitor.finish()
+            if monitor._logging_step == 0:  # a run shorter than one interval: one sample
+                monitor.collect_metrics()
+                monitor.publish_metrics(monitor.aggregate_metrics())
+                monitor.mlflow_logger.flush()
+        except Exception as exc:
+            log.info("run '%s': system metrics not flushed (%s)", self.run_name, exc)
+
     def end(self, status: str = "FINISHED") -> None:
+        self._stop_system_metrics()
         with self._errors("ending"):
             self._connection.client.set_terminated(self.run_id, status)
         self._ended = True

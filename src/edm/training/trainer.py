@@ -199,8 +199,8 @@ class Trainer:
                     result=result,
                     epochs_without_improvement=epochs_without_improvement,
                 )
-                if run is not None:
-                    run.log_metrics(metrics, step=epoch)
+                if run is not None:  # steps count epochs from 1, as the CLI does
+                    run.log_metrics(metrics, step=epoch + 1)
                 log.info("epoch %d: %s", epoch, _short(metrics))
             self._emit(
                 EpochDone(
@@ -281,26 +281,21 @@ class Trainer:
         tags = {**self._lineage_tags(), **self.config.tags}
         run = self.registry.start_run(self.run_name, tags=tags, resume_run_id=resume_run_id)
         with run:
+            run.log_system_metrics()
             self._record_training_data(run, tags.get("dataset_hash"))
             yield run
 
     def _record_training_data(self, run: TrackedRun, digest: str | None) -> None:
-        """The tracks trained and validated on, by audio content hash, as the run's dataset
-        input of context ``training``: the promotion gate refuses evaluations that share them."""
-        tracks = [
-            track
-            for loader in (self.train_loader, self.val_loader)
-            for track in getattr(loader.dataset, "tracks", [])
-        ]
-        if not tracks or self.registry is None:
+        """The training and validation tracks as the run's datasets and artifacts, and the
+        environment (``edm.training.run_inputs``)."""
+        loaders = (self.train_loader, self.val_loader)
+        train, val = (list(getattr(loader.dataset, "tracks", [])) for loader in loaders)
+        if self.registry is None or not (train or val):
             return
-        from edm.data.track_hashes import track_hashes
-        from edm.registry.evaluations import TRAINING_CONTEXT, DataRecord
+        from edm.training.run_inputs import record_run_inputs
 
-        hashes = track_hashes(tracks)
-        source = str(self.config.data_dir or tracks[0].audio_path.parent)
-        data = DataRecord(digest or "tracks", source, len(hashes), hashes)
-        self.registry.log_data(run.run_id, data, TRAINING_CONTEXT)
+        source = str(self.config.data_dir or (train + val)[0].audio_path.parent)
+        record_run_inputs(self.registry, run, train, val, source=source, digest=digest)
 
     def _params(self) -> dict[str, Any]:
         return {
@@ -321,6 +316,12 @@ class Trainer:
 
             tags["dataset_hash"] = dataset_hash(self.config.data_dir)
             tags["data_dir"] = str(self.config.data_dir)
+        if self.config.data_dir is not None:
+            from edm.data.lineage import data_commit
+
+            commit = data_commit(self.config.data_dir)  # the user's data repository, if any
+            if commit:
+                tags["data_git_commit"] = commit
         return tags
 
     def _finish(self, run: TrackedRun, result: TrainingResult) -> None:
@@ -332,7 +333,11 @@ class Trainer:
         run.log_artifact(history_file)
         result.model_version = run.register(
             result.best_checkpoint,
-            linked_metrics={"best_val_loss": result.best_val_loss, "best_epoch": result.best_epoch},
+            # best_epoch counts from 1 in what people read (the CLI's "epoch 1 of 1", the steps)
+            linked_metrics={
+                "best_val_loss": result.best_val_loss,
+                "best_epoch": result.best_epoch + 1,
+            },
             step=result.epochs_run,
         )
         from edm.training.drift_reference import record_training_reference
