@@ -117,8 +117,8 @@ def evaluate(
     if logged:
         console.print(
             f"Logged {len(report.logged_metrics())} test_* metrics on {plain(resolved.describe())} "
-            f"(run {logged.run_id}) with its drift reference, and evaluation/per_track.json on "
-            f"its evaluation run {logged.evaluation_run_id}",
+            f"(run {logged.run_id}){_reference_note(logged.drift_reference)}, and "
+            f"evaluation/per_track.json on its evaluation run {logged.evaluation_run_id}",
             highlight=False,
             soft_wrap=True,
         )
@@ -161,3 +161,9 @@ def _cell(value: object, style: str = "{:.3f}") -> str:
 def _json_number(value: float | None) -> float | None:
     """NaN is not JSON: an undefined score (no energy annotation) becomes null."""
     return None if value is None or math.isnan(value) else value
+
+
+def _reference_note(stored: bool) -> str:
+    if stored:
+        return " with the tracks' descriptors as its drift reference (it had none)"
+    return " (its drift reference, from its training tracks, stays as it is)"

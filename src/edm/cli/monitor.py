@@ -239,7 +239,8 @@ def _print_table(result: FolderDrift, resolved: ResolvedModel, reference: DriftR
 
     table = Table(
         title=f"{plain(result.folder)} ({len(result.analysed)} files) against the reference of "
-        f"{plain(resolved.describe())} ({reference.n_tracks} tracks, {plain(reference.created)})",
+        f"{plain(resolved.describe())} ({_source(reference)}{reference.n_tracks} tracks, "
+        f"{plain(reference.created)})",
         title_justify="left",
         caption="PSI over the reference's quantiles (0.1 warn, 0.2 drift); KS two-sample p-value",
         caption_justify="left",
@@ -265,3 +266,8 @@ def _print_table(result: FolderDrift, resolved: ResolvedModel, reference: DriftR
 
 def _number(value: float | None, style: str = "{:.4g}") -> str:
     return "-" if value is None else style.format(value)
+
+
+def _source(reference: DriftReference) -> str:
+    names = {"training": "its training data, ", "traffic": "recorded traffic, "}
+    return names.get(reference.source, f"{reference.source}, " if reference.source else "")

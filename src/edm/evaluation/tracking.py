@@ -40,6 +40,7 @@ EVALUATION_RUN_TAG = "edm.evaluation.run_id"
 class LoggedEvaluation:
     run_id: str  # the version's (training) run, which now holds the test_* metrics
     evaluation_run_id: str  # the evaluation's own run, a child of it
+    drift_reference: bool = False  # the tracks' descriptors became its reference (it had none)
 
 
 def log_evaluation(
@@ -69,13 +70,16 @@ def log_evaluation(
             run.log_artifact(per_track, ARTIFACT_DIR)
             run.log_metrics(metrics)
             registry.log_data(run.run_id, data, EVALUATION_CONTEXT)
-        if report.descriptors and registry.drift_reference(version) is None:
+        stored = bool(report.descriptors) and registry.drift_reference(version) is None
+        if stored:
             reference = report.drift_reference().write(Path(folder) / "drift_reference.json")
             registry.log_drift_reference(version, reference)
     # The evaluation run is complete and FINISHED: only now may the scores reach the version.
     registry.link_metrics(version, metrics, tags={**tags, EVALUATION_RUN_TAG: run.run_id})
     registry.log_data(training_run, data, EVALUATION_CONTEXT)  # listed on the version's run
-    return LoggedEvaluation(run_id=training_run, evaluation_run_id=run.run_id)
+    return LoggedEvaluation(
+        run_id=training_run, evaluation_run_id=run.run_id, drift_reference=stored
+    )
 
 
 def _run_of_version(registry: ModelRegistry, version: int) -> str:
