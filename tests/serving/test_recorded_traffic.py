@@ -1,6 +1,6 @@
 """`edm serve --record-traffic DIR` keeps each Production answer's descriptors, which
-`edm monitor reference --from-traffic DIR` makes the version's drift reference: a real
-service, a real registry."""
+`edm monitor reference --from-traffic DIR` makes the version's drift reference, which the
+running service then reads at its next poll: a real service, a real registry."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def test_recorded_production_answers_become_the_reference(
     for _ in range(3):
         assert service.predict(clip).status_code == 200
     assert service.predict(clip, params={"variant": "staging"}).status_code == 200
-    no_tracebacks(service.stop())
+    drift = service.client.get("/drift").json()
+    assert drift["reference"] is None and drift["window"]["requests"] == 3
 
     # Production's three answers, in one file of the one worker; Staging's are not recorded.
     assert sorted(p.name for p in traffic.iterdir()) == [f"version-{first}"]
@@ -48,3 +49,13 @@ def test_recorded_production_answers_become_the_reference(
     assert (stored.source, stored.n_tracks) == ("traffic", 3)
     assert stored.features["audio_duration"] == [row["features"]["audio_duration"] for row in rows]
     assert registry.history()[0].action == "reference"
+    # The running service reads the new reference at its next poll, keeping its window.
+    service.wait_for(
+        lambda: (service.client.get("/drift").json()["reference"] or {}).get("source") == "traffic",
+        30,
+        "the new reference read",
+    )
+    drift = service.client.get("/drift").json()
+    assert drift["reference"]["n_tracks"] == 3 and drift["window"]["requests"] == 3
+    assert drift["features"]["audio_duration"]["psi"] == pytest.approx(0.0, abs=1e-9)
+    no_tracebacks(service.stop())

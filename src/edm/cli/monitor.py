@@ -113,8 +113,8 @@ def reference(
     refresh), and the audit trail records who did it, when, why, and what it replaced.
 
     For when the music coming in has changed for good and a person has reviewed it: drift is
-    then measured from the new normal. The service reads the reference when it loads the
-    version (at start, or when an alias moves).
+    then measured from the new normal. A running edm serve reads the new reference at its
+    next poll (its drift window stays).
     """
     import tempfile
 

@@ -134,6 +134,7 @@ class DriftMonitor:
                 "created": reference.created,
                 "model": reference.model,
                 "data_dir": reference.data_dir,
+                "source": reference.source,
                 "n_tracks": reference.n_tracks,
             },
             "window": {"size": self.window_size, "requests": len(self._window)},
