@@ -265,3 +265,35 @@ def held_production(entries_newest_first: list[AuditEntry], version: int) -> boo
         e.version == version and e.to_stage == Stage.PRODUCTION and e.action != "external"
         for e in entries_newest_first
     )
+
+
+# The registered model's description shows the trail in the MLflow UI (the tags stay the
+# record; the description is rebuilt from them after every entry). MLflow's SQL stores keep at
+# most 5,000 characters of it.
+TRAIL_MARKER = "**Audit trail**"
+DESCRIPTION_LIMIT = 5000
+
+
+def trail_description(current: str | None, entries_newest_first: list[AuditEntry]) -> str:
+    """The description with its audit trail section rebuilt: one readable line per entry.
+
+    Whatever precedes the section (the model's own description) is kept; the newest entries
+    that fit are shown, and the line after them says how many older ones
+    ``edm models history`` lists.
+    """
+    own = (current or "").split(TRAIL_MARKER, 1)[0].rstrip()
+    head = (
+        f"{own}\n\n" if own else ""
+    ) + f"{TRAIL_MARKER} (newest first; `edm models history --verify` checks it):\n\n"
+    lines: list[str] = []
+    size = len(head) + 100  # room for the closing line
+    for entry in entries_newest_first:
+        line = f"- {entry.to_tag_value()}"
+        if size + len(line) + 1 > DESCRIPTION_LIMIT:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    left = len(entries_newest_first) - len(lines)
+    if left:
+        lines.append(f"- … {left} older entries: `edm models history`")
+    return head + "\n".join(lines) + "\n"

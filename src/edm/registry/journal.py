@@ -13,13 +13,14 @@ author asked for; the registry is never left half-way and every change gets its 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlflow.exceptions import MlflowException
 
-from edm.registry.audit import AuditEntry
+from edm.registry.audit import AuditEntry, entries_from_tags, trail_description
 from edm.registry.stages import ARCHIVED_TAG
 from edm.registry.store import is_not_found, is_unknown_alias
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 # ("alias", alias name, version or None to delete) or ("archived", version, True/False)
 Move = tuple[str, str | int, int | bool | None]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,24 @@ def current_aliases(aliases: object) -> dict[str, int]:
 
 def write_entry(client: RetryingClient, model_name: str, entry: AuditEntry) -> None:
     client.set_registered_model_tag(model_name, entry.key, entry.to_tag_value())
+    show_trail(client, model_name)
+
+
+def show_trail(client: RetryingClient, model_name: str) -> None:
+    """Rebuild the model's description from the trail, so the MLflow UI shows its lines.
+
+    The change is complete once its entry is written: a description that cannot be updated
+    (a user allowed to promote but not to edit the model) is logged, never an error. Two
+    writers at once may leave one entry out of it until the next change; the tags keep all.
+    """
+    try:
+        model = client.get_registered_model(model_name)
+        entries = entries_from_tags(model.tags or {})
+        text = trail_description(model.description, entries)
+        if text != model.description:
+            client.update_registered_model(model_name, description=text)
+    except MlflowException as exc:
+        _log.warning("the audit trail was not copied into the model's description: %s", exc)
 
 
 def finish(client: RetryingClient, model_name: str, intent: Intent) -> bool:

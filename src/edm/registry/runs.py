@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 
 from edm.code_version import code_version_tags
 from edm.errors import CheckpointNotFoundError, ConfigError
+from edm.registry.creator import record_creator
 from edm.registry.logged_models import (
     log_linked_metrics,
     log_logged_model,
@@ -27,11 +28,18 @@ from edm.registry.provenance import (
 from edm.registry.records import LOGGED_MODEL_PREFIX
 from edm.registry.store import is_already_exists
 from edm.registry.tracked_run import CHECKPOINT_ARTIFACT_PATH, TrackedRun
+from edm.settings import current_user
 
 if TYPE_CHECKING:
     from edm.registry.store import StoreConnection
 
 DEFAULT_TAGS = {"model_type": "multitask"}
+
+# The kind MLflow 3's UI reads to open an experiment on runs, metrics and models rather than in
+# its GenAI view (traces, token usage). MLflow 3.17.2's UI lets its own GenAI / Model training
+# switch (or ?workflowType= in the link) win over it. A kind someone set already is kept.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 class Runs:
@@ -158,6 +166,7 @@ class Runs:
                 description=description,
                 model_id=model_id,
             )
+        record_creator(client.unwrapped, self.model_name, int(version.version), current_user())
         if model_id is not None:
             # The UI's logged-model page lists the versions made from it from this tag.
             versions = [{"name": self.model_name, "version": str(version.version)}]
@@ -187,7 +196,9 @@ class Runs:
         if experiment is None:
             try:
                 self._experiment_id = client.create_experiment(
-                    self.experiment_name, artifact_location=self._connection.location.artifact_root
+                    self.experiment_name,
+                    artifact_location=self._connection.location.artifact_root,
+                    tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
                 )
                 return self._experiment_id
             except MlflowException as exc:
@@ -198,6 +209,10 @@ class Runs:
             raise ConfigError(
                 f"experiment '{self.experiment_name}' is deleted: restore it with "
                 f"'mlflow experiments restore' or choose another experiment name"
+            )
+        if EXPERIMENT_KIND_TAG not in (experiment.tags or {}):  # made before edm tagged it
+            client.set_experiment_tag(
+                experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
             )
         self._experiment_id = experiment.experiment_id
         return self._experiment_id
