@@ -82,6 +82,7 @@ def analyze(
     """Find the structure of audio files with a trained model."""
     from edm.decoding.decode import DecodeParams
     from edm.inference.pipeline import File2Structure
+    from edm.inference.version_decoding import with_version_settings
 
     if as_json:
         if output_format is OutputFormat.yaml:
@@ -91,6 +92,8 @@ def analyze(
         raise ConfigError("--schema annotator needs --format yaml")
     decode_params = DecodeParams().with_bpm_range(min_bpm, max_bpm)
     resolved = context.resolve_model(ctx, model)
+    if resolved.from_registry:  # the version's own decoding settings (model_config)
+        decode_params = with_version_settings(resolved.path, decode_params)
     analyzer = File2Structure.from_checkpoint(
         resolved.path, device=device, cache=cache, decode_params=decode_params
     )

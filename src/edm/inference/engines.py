@@ -1,11 +1,14 @@
 """A checkpoint's network, on the engine that runs it fastest where it runs.
 
 ``engine="auto"`` (the default) runs the cnn on the CPU with ONNX Runtime and everything else
-(MERT, a GPU) with PyTorch. The ONNX graph is exported once per checkpoint *content* and kept
-beside the checkpoint, in ``.edm-onnx/<stem>-<sha256 prefix>.onnx`` with the checkpoint's
-metadata in a ``.json`` of the same name: later loads read those two files and never import
-torch. A changed checkpoint has another hash, so a stale export is never used; one that cannot
-be written (a read-only folder) is used from memory. When onnxruntime cannot run the model
+(MERT, a GPU) with PyTorch. A registered version carries its graph, exported and checked at
+registration, beside its checkpoint (``<stem>-<sha256 prefix>.onnx`` and ``.json``): serving
+hosts load it as it is. Otherwise (a version registered before, a local checkpoint) the graph
+is exported once per checkpoint *content* and kept beside the checkpoint, in
+``.edm-onnx/<stem>-<sha256 prefix>.onnx`` with the checkpoint's metadata in a ``.json`` of the
+same name: later loads read those two files and never import torch. A changed checkpoint has
+another hash, so a stale export is never used; one that cannot be written (a read-only folder)
+is used from memory. When onnxruntime cannot run the model
 (not installed, an export that does not match torch), ``auto`` falls back to PyTorch.
 """
 
@@ -61,22 +64,45 @@ def load_network(path: Path, *, device: str = "cpu", engine: Engine = "auto") ->
 
 
 def _onnx(path: Path) -> LoadedNetwork:
+    digest = _sha256(path)
+    # The export registered with the version (beside its checkpoint, made and checked once at
+    # registration), else one kept from an earlier load; else export now (older versions).
+    for graph_file, metadata_file in (_registered_files(path, digest), _cache_files(path, digest)):
+        loaded = _load_kept(path, graph_file, metadata_file, digest)
+        if loaded is not None:
+            return loaded
+    return _export(path, digest, *_cache_files(path, digest))
+
+
+def _load_kept(
+    path: Path, graph_file: Path, metadata_file: Path, digest: str
+) -> LoadedNetwork | None:
     from edm.inference.onnx_network import OnnxNetwork
 
-    digest = _sha256(path)
-    graph_file, metadata_file = _cache_files(path, digest)
     metadata = _read_metadata(metadata_file, digest)
-    if metadata is not None and graph_file.is_file():
-        try:
-            network = OnnxNetwork(
-                graph_file,
-                ModelConfig.from_dict(metadata["model_config"]),
-                tuple(metadata["labels"]),
-            )
-            return LoadedNetwork(network, {key: metadata[key] for key in _METADATA})
-        except Exception as exc:  # a damaged kept export (onnxruntime's own error types)
-            log.info("%s: kept ONNX export unreadable, exporting again (%s)", path, exc)
-    return _export(path, digest, graph_file, metadata_file)
+    if metadata is None or not graph_file.is_file():
+        return None
+    try:
+        network = OnnxNetwork(
+            graph_file,
+            ModelConfig.from_dict(metadata["model_config"]),
+            tuple(metadata["labels"]),
+        )
+    except Exception as exc:  # a damaged kept export (onnxruntime's own error types)
+        log.info("%s: kept ONNX export unreadable, exporting again (%s)", path, exc)
+        return None
+    return LoadedNetwork(network, {key: metadata[key] for key in _METADATA})
+
+
+def kept_export(path: Path) -> tuple[Path, Path] | None:
+    """The checked ONNX export of the cnn checkpoint at ``path`` as kept beside it (graph,
+    metadata), exporting it now if needed; None when it cannot be kept (a read-only folder).
+    ModelError for a backbone with no ONNX export or an export that differs from torch."""
+    digest = _sha256(path)
+    files = _cache_files(path, digest)
+    if _load_kept(path, *files, digest) is None:
+        _export(path, digest, *files)
+    return files if all(file.is_file() for file in files) else None
 
 
 def _export(path: Path, digest: str, graph_file: Path, metadata_file: Path) -> LoadedNetwork:
@@ -111,6 +137,11 @@ def _torch(path: Path, device: str) -> LoadedNetwork:
     target = resolve_device(device)
     model, checkpoint = load_model(path, map_location=target)
     return LoadedNetwork(TorchNetwork(model, target), {key: checkpoint[key] for key in _METADATA})
+
+
+def _registered_files(path: Path, digest: str) -> tuple[Path, Path]:
+    stem = f"{path.stem}-{digest[:_HASH_PREFIX]}"
+    return path.parent / f"{stem}.onnx", path.parent / f"{stem}.json"
 
 
 def _cache_files(path: Path, digest: str) -> tuple[Path, Path]:

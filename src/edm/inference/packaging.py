@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edm.code_version import SHIPPED_FILE, package_dir, shipped_description
-from edm.decoding.tempo import DEFAULT_MAX_BPM, DEFAULT_MIN_BPM
+from edm.decoding.settings import decode_settings
 from edm.errors import CheckpointError
+from edm.inference.onnx_artifact import onnx_artifacts
 from edm.inference.pyfunc import (
     AUDIO_COLUMN,
     CHECKPOINT_ARTIFACT,
@@ -55,19 +56,26 @@ def pyfunc_package(checkpoint: Path) -> ModelPackage | None:
         contents = load_checkpoint(checkpoint)
     except CheckpointError:
         return None
+    decoding = decode_settings()  # today's defaults, kept with the version from now on
+    backbone = contents["model_config"].get("backbone", "unknown")
     return ModelPackage(
         code_path=model_code_path(),
-        artifacts={CHECKPOINT_ARTIFACT: Path(checkpoint)},
+        artifacts={
+            CHECKPOINT_ARTIFACT: Path(checkpoint),
+            **onnx_artifacts(Path(checkpoint), backbone),  # made and checked here, once
+        },
         signature=structure_signature(),
         input_example={AUDIO_COLUMN: [example_wav_bytes()]},
         pip_requirements=runtime_requirements(),
         model_config={
             "max_audio_seconds": DEFAULT_MAX_AUDIO_SECONDS,
             "max_audio_mb": DEFAULT_MAX_AUDIO_MB,
-            # The decoding settings stored with the version (a later version may narrow them).
-            "min_bpm": DEFAULT_MIN_BPM,
-            "max_bpm": DEFAULT_MAX_BPM,
-            "backbone": contents["model_config"].get("backbone", "unknown"),
+            # The decoding settings stored with the version (a later version may narrow them),
+            # all of them, read back at load: a later change of a default leaves it as it was.
+            "min_bpm": decoding["tempo"]["min_bpm"],
+            "max_bpm": decoding["tempo"]["max_bpm"],
+            "decoding": decoding,
+            "backbone": backbone,
         },
         model_type="edm-structure",
         code_paths=(package_dir(),),

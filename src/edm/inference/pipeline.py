@@ -172,7 +172,13 @@ class File2Structure:
         engine: Engine = "auto",
     ) -> File2Structure:
         """Load a ``.pt`` checkpoint (CheckpointError names a bad one) and build the pipeline;
-        ``engine`` as :func:`edm.inference.engines.load_network` takes it."""
+        ``engine`` as :func:`edm.inference.engines.load_network` takes it. Without
+        ``decode_params``, a downloaded version decodes with the settings it was registered
+        with (``edm.inference.version_decoding``), anything else with today's defaults."""
+        if decode_params is None:
+            from edm.inference.version_decoding import version_decode_params
+
+            decode_params = version_decode_params(Path(path))
         loaded = load_network(Path(path), device=device, engine=engine)
         feature_params = FeatureParams.from_dict(dict(loaded.checkpoint["feature_params"]))
         frames = Frames2Activations(loaded.network, feature_params, window_seconds=window_seconds)

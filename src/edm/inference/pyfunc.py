@@ -9,8 +9,9 @@ Input, one row per track: the bytes of an audio file (any of
 ``edm.audio.io.SUPPORTED_FORMATS``) in the column ``audio`` (over ``/invocations`` JSON,
 base64 text, which MLflow decodes for a binary column). Output, one dict per track: what
 ``edm analyze --format json`` gives (duration, bpm, tempo curve, metre, beats, downbeats,
-sections with label, confidence and energy). The version's ``model_config`` holds its
-decoding settings (``min_bpm``, ``max_bpm``) besides the input caps.
+sections with label, confidence and energy). The version's ``model_config`` holds all its
+decoding settings (``decoding``: tempo range, priors, penalties; ``min_bpm``, ``max_bpm``)
+besides the input caps.
 
 Bad input (not audio, too large, too long) raises an ``MlflowException`` with
 ``INVALID_PARAMETER_VALUE`` naming the row and the problem: the scoring server answers 400.
@@ -40,15 +41,18 @@ class StructureModel(PythonModel):
     """Runs ``File2Structure`` on each row's audio."""
 
     def load_context(self, context: Any) -> None:
-        from edm.decoding.decode import DecodeParams
+        from edm.decoding.settings import decode_params_from_settings
         from edm.inference.pipeline import File2Structure
 
         config = dict(getattr(context, "model_config", None) or {})
         self.max_audio_seconds = float(config.get("max_audio_seconds", DEFAULT_MAX_AUDIO_SECONDS))
         self.max_audio_bytes = int(float(config.get("max_audio_mb", DEFAULT_MAX_AUDIO_MB)) * 2**20)
         checkpoint = context.artifacts[CHECKPOINT_ARTIFACT]
-        # The version's decoding settings: the tempo range it searches (edm.decoding).
-        decode_params = DecodeParams().with_bpm_range(config.get("min_bpm"), config.get("max_bpm"))
+        # The version's own decoding settings, as registered (edm.decoding.settings): a later
+        # change of a default does not change its answers. Versions registered before they
+        # were stored have only the tempo range.
+        decode_params = decode_params_from_settings(config.get("decoding"))
+        decode_params = decode_params.with_bpm_range(config.get("min_bpm"), config.get("max_bpm"))
         self.analyzer = File2Structure.from_checkpoint(
             checkpoint, device="cpu", decode_params=decode_params
         )
