@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from edm.decoding.decode import DecodeParams
     from edm.inference.pipeline import File2Structure
     from edm.monitoring.reference import DriftReference
-    from edm.registry import ModelRegistry
+    from edm.registry import AuditEntry, ModelRegistry
     from edm.serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ class ModelSlots:
         self._warm_up_clip: Path | None = None
         self._trigger_file = trigger_file
         self._trigger_seen = self._trigger_stamp()
+        self._references: dict[int, str | None] = {}  # version -> newest reference entry seen
         for variant in VARIANTS:  # 0 until something is loaded or polled
             metrics.model_version.labels(variant=variant).set(0)
             metrics.alias_version.labels(alias=variant).set(0)
@@ -218,24 +219,30 @@ class ModelSlots:
             log.exception("reading the registry failed")
             return
         self.last_poll_error = None
-        if self.follow_previous:  # first, so that it can keep the model Production swaps out
-            self._follow_previous(holders.production)
+        try:
+            entries = self.registry.history()  # the previous version; replaced references
+        except EdmError as exc:
+            log.warning("reading the audit trail failed: %s", exc)
+            entries = None
+        if self.follow_previous and entries is not None:  # first: it keeps what Production drops
+            self._follow_previous(holders.production, entries)
         for alias, version in (("production", holders.production), ("staging", holders.staging)):
             self.metrics.alias_version.labels(alias=alias).set(version or 0)
         for variant, version in (("production", holders.production), ("staging", holders.staging)):
             self._follow(self.slots[variant], version)
+        if entries is not None:
+            from edm.serving.reference_refresh import refresh_references
+
+            slots = self.slots.values()
+            refresh_references(slots, entries, self._references, self._drift_reference)
         self.last_poll = time.time()
 
-    def _follow_previous(self, production: int | None) -> None:
+    def _follow_previous(self, production: int | None, entries: list[AuditEntry]) -> None:
         """The previous slot onto the version before ``production`` in the production timeline
         (none when the trail records none: the first version, or an alias moved outside edm)."""
         from edm.registry import production_timeline
 
-        try:
-            timeline = production_timeline(list(self.registry.history()))
-        except EdmError as exc:
-            log.warning("reading the audit trail for the previous version failed: %s", exc)
-            return
+        timeline = production_timeline(entries)
         version = None
         if production is not None and len(timeline) >= 2 and timeline[-1] == production:
             version = timeline[-2]
