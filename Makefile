@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edm-installed
 
-.PHONY: demo test services lint docs bench clean-store reference-model lofo flywheel
+.PHONY: demo test services lint docs screenshots bench clean-store reference-model lofo flywheel
 
 $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh $(VENV)
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # a reference page that cannot be generated from the code, fails the build.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The documentation's pictures again (docs/images): a small model trained in a temporary store,
+# its analysis plot, and the MLflow UI drawn by Debian's chromium (a few minutes on 2 cores).
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py
 
 bench: $(STAMP)
 	$(PY) bench/registry_list.py

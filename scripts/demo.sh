@@ -101,4 +101,4 @@ kill "$SERVER"
 wait "$SERVER" 2>/dev/null || true
 trap - EXIT
 "$EDM" models history
-echo "done in $SECONDS s. The service's contract: README, Serving (and /docs while it runs)."
+echo "done in $SECONDS s. The service's contract: docs/how-to/serve.md and the HTTP reference (make docs; /docs while it runs)."

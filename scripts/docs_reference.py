@@ -186,9 +186,11 @@ def _env_reads(package: Path) -> dict[str, list[tuple[str, str]]]:
     for path in sorted(package.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         lines = source.splitlines()
+        tree = ast.parse(source)
+        summary = (ast.get_docstring(tree) or "").split("\n\n")[0]
         module = "edm." + ".".join(path.relative_to(package).with_suffix("").parts)
         module = module.removesuffix(".__init__")
-        for node in ast.walk(ast.parse(source)):
+        for node in ast.walk(tree):
             name = None
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
                 targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
@@ -208,7 +210,7 @@ def _env_reads(package: Path) -> dict[str, list[tuple[str, str]]]:
             ):
                 name = node.slice.value
             if isinstance(name, str) and ENV_NAME.match(name):
-                entry = (module, _comment_before(lines, node.lineno))
+                entry = (module, _comment_before(lines, node.lineno) or summary)
                 found.setdefault(name, [])
                 if entry[0] not in [m for m, _ in found[name]]:
                     found[name].append(entry)
@@ -223,7 +225,12 @@ def _cli_env_vars() -> dict[str, list[str]]:
             envvars = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
             for env in envvars:
                 if env:
-                    names.setdefault(env, []).append(f"`{path}` `{param.opts[0]}`")
+                    help_text = getattr(param, "help", None) or ""
+                    names.setdefault(env, []).append(
+                        f"`{path}` `{param.opts[0]}` ({help_text.strip()})"
+                        if help_text
+                        else f"`{path}` `{param.opts[0]}`"
+                    )
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, f"{path} {name}")
 
@@ -272,7 +279,7 @@ def settings_page(package: Path) -> str:
         "",
         "Names starting `EDM_TEST_` are hooks for the crash tests, not settings.",
         "",
-        "| variable | read by | notes |",
+        "| variable | read by | the comment where it is read, else the reading module's summary |",
         "|---|---|---|",
     ]
     for name in sorted(set(reads) | set(cli_vars)):

@@ -84,7 +84,10 @@ def edm_lines(text: str) -> list[str]:
             except ValueError:
                 tokens = line.replace("[", " ").replace("]", " ").split()
             segment: list[str] = []
-            for token in [*tokens, "|"]:
+            split = []
+            for token in tokens:  # "a;" ends a command as "a ;" does
+                split += [token[:-1], ";"] if token.endswith(";") and token != ";" else [token]
+            for token in [*split, "|"]:
                 if token in SHELL_BREAKS:
                     starts = [i for i, t in enumerate(segment) if t == "edm"]
                     if starts and all("=" in t for t in segment[: starts[0]]):
@@ -148,6 +151,6 @@ def test_the_checker_catches_what_is_wrong() -> None:
     assert "no option --nope" in (check_line(tree, "edm --nope models list") or "")
     text = (
         "```bash\nFOO=1 edm analyze a.wav \\\n  --plot | head  # x\n"
-        "echo y | edm api-key k --stdin\n```"
+        "echo y | edm api-key k --stdin; edm ui\n```"
     )
-    assert edm_lines(text) == ["edm analyze a.wav --plot", "edm api-key k --stdin"]
+    assert edm_lines(text) == ["edm analyze a.wav --plot", "edm api-key k --stdin", "edm ui"]
