@@ -13,6 +13,8 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from tests.registry.conftest import CountingClient
 
+import edm
+from edm.code_version import source_commit, source_dirty
 from edm.errors import (
     CheckpointNotFoundError,
     ConfigError,
@@ -62,7 +64,8 @@ def test_log_model_records_run_and_registers_a_version(
     assert run.data.metrics == {"best_val_loss": 0.234}
     assert run.data.tags["experiment"] == "baseline"
     assert run.data.tags["model_type"] == "custom"  # the caller's tags win over defaults
-    assert run.data.tags["git_commit"] == "unknown"  # the test runs outside any repository
+    # The test runs outside any repository: the commit is still edm's own (edm.code_version).
+    assert run.data.tags["git_commit"] == source_commit(short=True)
     artifacts = [a.path for a in registry.client.list_artifacts(run_id, "model")]
     assert artifacts == ["model/best.pt"]
 
@@ -84,9 +87,12 @@ def test_local_store_uses_the_spec_layout(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_default_tags_carry_the_git_commit_and_dirty_flag(
+def test_default_tags_name_edms_own_commit_not_the_current_folders(
     registry: ModelRegistry, checkpoint: Path, tmp_path: Path
 ) -> None:
+    """Run from a user's own repository (the current folder), the run still names the commit
+    of edm's code and whether edm's checkout is dirty, never the user's repository."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True
@@ -96,14 +102,13 @@ def test_default_tags_carry_the_git_commit_and_dirty_flag(
     (tmp_path / "train.py").write_text("print('v1')\n")
     git("add", "train.py")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
-    clean = registry.client.get_run(registry.log_model(checkpoint, "clean", {}, {})).data.tags
-    assert clean["git_commit"] == git("rev-parse", "--short", "HEAD")
-    assert clean["git_dirty"] == "false"
-    assert clean["model_type"] == "multitask"
-
-    (tmp_path / "train.py").write_text("print('v2')\n")
-    dirty = registry.client.get_run(registry.log_model(checkpoint, "dirty", {}, {})).data.tags
-    assert dirty["git_dirty"] == "true"
+    (tmp_path / "train.py").write_text("print('v2')\n")  # the user's folder is dirty
+    tags = registry.client.get_run(registry.log_model(checkpoint, "mine", {}, {})).data.tags
+    assert tags["git_commit"] == source_commit(short=True) != git("rev-parse", "--short", "HEAD")
+    assert tags["mlflow.source.git.commit"] == source_commit()
+    assert tags["git_dirty"] == str(source_dirty()).lower()
+    assert tags["edm_version"] == edm.__version__
+    assert tags["model_type"] == "multitask"
 
 
 def test_missing_checkpoint_is_named_and_creates_nothing(
