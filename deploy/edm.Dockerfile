@@ -5,7 +5,11 @@ WORKDIR /app
 RUN pip install --no-cache-dir "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir . && useradd --create-home edm
+# The build context has no git history, from which setuptools-scm takes the version: pass it,
+# e.g. --build-arg EDM_VERSION="$(edm --version | cut -d" " -f2)" (without it: 0.0.0).
+ARG EDM_VERSION=0.0.0
+RUN SETUPTOOLS_SCM_PRETEND_VERSION_FOR_EDM_STRUCTURE=$EDM_VERSION pip install --no-cache-dir . \
+    && useradd --create-home edm
 USER edm
 EXPOSE 8000
 CMD ["edm", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
