@@ -70,31 +70,33 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+def _rule_kind(labels: dict[str, Any]) -> str:
+    if str(labels.get("degradation")).lower() == "true":
+        return "degradation: rolls back"
+    if str(labels.get("review")).lower() == "true":
+        return "review"
+    return "to a person"
+
+
 def alert_rules_page(rules_file: Path) -> str:
+    """The rules file as a table of alerts, then each rule's expression as PromQL."""
     groups = yaml.safe_load(rules_file.read_text(encoding="utf-8"))["groups"]
-    alerts = [
-        "| alert | for | severity | kind | summary | expression |",
-        "|---|---|---|---|---|---|",
-    ]
-    records = ["| recording rule | expression |", "|---|---|"]
+    alerts = ["| alert | for | severity | kind | summary |", "|---|---|---|---|---|"]
+    records = ["| recording rule | labels |", "|---|---|"]
+    expressions: list[str] = []
     for group in groups:
         for rule in group["rules"]:
-            expr = _code(rule["expr"])
-            if "record" in rule:
-                records.append(f"| `{rule['record']}` | {expr} |")
-                continue
+            name = rule.get("alert") or rule["record"]
             labels = rule.get("labels", {})
-            kind = (
-                "degradation (rollback)"
-                if str(labels.get("degradation")).lower() == "true"
-                else "review"
-                if labels.get("review") == "true"
-                else "operations"
-            )
+            expressions += [f"### `{name}`", "", "```text", rule["expr"].strip(), "```", ""]
+            if "record" in rule:
+                shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+                records.append(f"| `{name}` | {_code(shown)} |")
+                continue
             summary = rule.get("annotations", {}).get("summary", "")
             alerts.append(
-                f"| `{rule['alert']}` | {rule.get('for', 'at once')} "
-                f"| {labels.get('severity', '')} | {kind} | {_cell(summary)} | {expr} |"
+                f"| [`{name}`](#{name.lower()}) | {rule.get('for', 'at once')} "
+                f"| {labels.get('severity', '')} | {_rule_kind(labels)} | {_cell(summary)} |"
             )
     return "\n".join(
         [
@@ -112,5 +114,8 @@ def alert_rules_page(rules_file: Path) -> str:
             "",
             *records,
             "",
+            "## Expressions",
+            "",
+            *expressions,
         ]
     )

@@ -44,7 +44,7 @@ def _command_section(command: Any, path: str, parent: Any, level: int) -> list[s
         out += [command.help.strip(), ""]
     out += [
         "```text",
-        command.get_usage(ctx).replace(f"Usage: {path.split()[-1]}", path),
+        command.get_usage(ctx).strip().removeprefix("Usage: "),
         "```",
         "",
     ]
