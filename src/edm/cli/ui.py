@@ -44,6 +44,8 @@ def ui(
     console.print(
         f"MLflow UI for {plain(store.display_uri)} at http://{plain(host)}:{port} (Ctrl-C stops it)"
     )
+    # MLflow 3.17's UI opens in its GenAI view whatever the experiment's kind; its switch decides.
+    console.print('Runs, metrics and models: choose "Model training" at the top left of the UI.')
     sys.stdout.flush()
     # MLflow's background job runner (a dozen processes for GenAI jobs) is not needed here.
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
