@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_reference import (  # noqa: E402
     _cell,
     _code,
-    annotations_page,
     cli_page,
     http_page,
     openapi_document,
     settings_page,
 )
+from docs_schemas import annotations_page  # noqa: E402
 
 GENERATED = "*Generated from the code at build time ({source}); do not edit.*\n"
 

@@ -97,6 +97,8 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _schema_name(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " or ".join(str(value) for value in schema["enum"])
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
     if "anyOf" in schema:
@@ -317,93 +319,3 @@ def settings_page(package: Path) -> str:
         "## `edm train` (`edm.training.TrainingConfig`)",
     )
     return "\n".join(out)
-
-
-# ---------------------------------------------------------------- annotations
-
-
-def _rst_to_markdown(text: str) -> str:
-    """The modules' docstrings: Sphinx roles and literal blocks as Markdown."""
-    text = re.sub(r":(?:mod|class|func|data|meth):`~?([^`]+)`", r"`\1`", text)
-    text = text.replace("``", "`")
-    lines = text.splitlines()
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.rstrip().endswith("::"):
-            out += [line.rstrip()[:-1], "", "```yaml"]
-            i += 1
-            while i < len(lines) and (not lines[i].strip() or lines[i].startswith("    ")):
-                out.append(lines[i][4:])
-                i += 1
-            while out and not out[-1].strip():
-                out.pop()
-            out += ["```", ""]
-            continue
-        out.append(line)
-        i += 1
-    return "\n".join(out)
-
-
-def _model_rows(model: Any, prefix: str, seen: set[str]) -> list[str]:
-    schema = model.model_json_schema()
-    defs = schema.get("$defs", {})
-    rows: list[str] = []
-
-    def walk(node: dict[str, Any], path: str) -> None:
-        required = set(node.get("required", []))
-        for name, prop in node.get("properties", {}).items():
-            target = prop
-            for option in prop.get("anyOf", []):
-                if "$ref" in option:
-                    target = option
-            if target.get("type") == "array" and "$ref" in target.get("items", {}):
-                target = target["items"]
-            kind = _schema_name(prop)
-            limits = ", ".join(
-                f"{k} {prop[k]}" for k in ("minimum", "maximum", "exclusiveMinimum") if k in prop
-            )
-            field = f"{path}{name}"
-            rows.append(
-                f"| `{field}` | {_cell(kind)} | {'yes' if name in required else 'no'} "
-                f"| {_cell(limits)} | {_cell(prop.get('description', ''))} |"
-            )
-            if "$ref" in target:
-                ref = target["$ref"].rsplit("/", 1)[-1]
-                if ref not in seen:
-                    seen.add(ref)
-                    walk(defs[ref], f"{field}.")
-                    seen.discard(ref)
-
-    walk(schema, prefix)
-    return ["| field | type | required | limits | notes |", "|---|---|---|---|---|", *rows, ""]
-
-
-def annotations_page() -> str:
-    import edm.data.annotations as ours
-    import edm.data.annotator_schema as theirs
-
-    return "\n".join(
-        [
-            "# Annotation schemas (YAML)",
-            "",
-            GENERATED.format(source="`edm.data.annotations` and `edm.data.annotator_schema`"),
-            "One YAML file per track, in either form; `edm data check` validates a folder.",
-            "",
-            "## edm's form",
-            "",
-            _rst_to_markdown(ours.__doc__ or ""),
-            "",
-            "### Fields (`edm.data.annotations.Annotation`)",
-            "",
-            *_model_rows(ours.Annotation, "", set()),
-            "## The spec project's annotator form",
-            "",
-            _rst_to_markdown(theirs.__doc__ or ""),
-            "",
-            "### Its energy block",
-            "",
-            *_model_rows(theirs._TheirEnergy, "energy.", set()),
-        ]
-    )
