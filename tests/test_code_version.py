@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +26,11 @@ def _git(*args: str, cwd: Path) -> str:
 def test_the_distribution_is_ours_and_versioned_from_git() -> None:
     version = metadata.version(DISTRIBUTION)
     assert edm.__version__ == version
-    head = _git("rev-parse", "--short=7", "HEAD", cwd=REPO)
-    # setuptools-scm: a dev version naming the commit it was installed from (here or earlier)
-    assert ".dev" in version or version.count(".") == 2, version
-    assert "+g" in version or head, version
+    # setuptools-scm's form: a release, or a dev version naming the commit it was built from
+    # (and the date when the tree was dirty); never the fixed 0.1.0 of before.
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+)?(\+g[0-9a-f]{7,}(\.d\d{8})?)?", version)
+    assert version != "0.1.0"
+    assert metadata.metadata(DISTRIBUTION)["Name"] == "edm-structure"
 
 
 def test_the_commit_is_edms_own_whatever_the_current_folder(tmp_path: Path) -> None:
