@@ -14,6 +14,7 @@ from audio_material import write_material
 from mlflow.exceptions import MlflowException
 from tests.cli_runner import make_runner
 
+from edm.code_version import source_commit
 from edm.inference.pipeline import File2Structure
 from edm.registry import ModelRegistry
 
@@ -70,7 +71,15 @@ def test_the_version_is_a_logged_model_with_a_signature_and_metrics(store: dict)
     assert outputs == structure | {"confidence"}
     assert "python_function" in info.flavors
     requirements = (folder / "requirements.txt").read_text().splitlines()
-    assert any(line.startswith("torch==") for line in requirements)
+    names = {line.partition("==")[0] for line in requirements}
+    assert {"mlflow", "onnxruntime", "numpy", "soundfile"} <= names
+    # No "edm" (PyPI's is another project): the code travels in code/edm, with what it is.
+    assert not {"edm", "edm-structure"} & names
+    assert info.flavors["python_function"]["code"] == "code"
+    shipped = json.loads((folder / "code" / "edm" / "_shipped.json").read_text())
+    assert shipped["distribution"] == "edm-structure" and shipped["git_commit"] == source_commit()
+    # The cnn answers with the ONNX graph registered with it: no torch to install.
+    assert "torch" not in names and list((folder / "artifacts").glob("*.onnx"))
     assert (folder / "input_example.json").is_file()
     # Models-from-code: MLflow stored our code file, not a pickled object.
     assert info.flavors["python_function"].get("model_code_path", "").endswith("pyfunc_model.py")

@@ -58,15 +58,13 @@ def pyfunc_package(checkpoint: Path) -> ModelPackage | None:
         return None
     decoding = decode_settings()  # today's defaults, kept with the version from now on
     backbone = contents["model_config"].get("backbone", "unknown")
+    onnx = onnx_artifacts(Path(checkpoint), backbone)  # made and checked here, once
     return ModelPackage(
         code_path=model_code_path(),
-        artifacts={
-            CHECKPOINT_ARTIFACT: Path(checkpoint),
-            **onnx_artifacts(Path(checkpoint), backbone),  # made and checked here, once
-        },
+        artifacts={CHECKPOINT_ARTIFACT: Path(checkpoint), **onnx},
         signature=structure_signature(),
         input_example={AUDIO_COLUMN: [example_wav_bytes()]},
-        pip_requirements=runtime_requirements(),
+        pip_requirements=runtime_requirements(backbone, onnx_graph=bool(onnx)),
         model_config={
             "max_audio_seconds": DEFAULT_MAX_AUDIO_SECONDS,
             "max_audio_mb": DEFAULT_MAX_AUDIO_MB,
@@ -131,10 +129,22 @@ def example_wav_bytes(seconds: float = _EXAMPLE_SECONDS) -> bytes:
     return buffer.getvalue()
 
 
-def runtime_requirements() -> list[str]:
-    """Pinned requirements of what is installed now (a local torch build loses its +cpu tag)."""
+def runtime_requirements(backbone: str | None = None, *, onnx_graph: bool = False) -> list[str]:
+    """Pinned requirements of what is installed now (a local torch build loses its +cpu tag).
+
+    Only what the version runs with: transformers for MERT alone; a version that carries its
+    ONNX graph answers with onnxruntime and needs neither torch nor onnx (its environment is
+    hundreds of MB smaller, and never pulls a CUDA build of torch on a CPU machine).
+    """
+    skip = set()
+    if backbone == "cnn":  # MERT loads through transformers; the cnn never imports it
+        skip.add("transformers")
+    if onnx_graph:
+        skip |= {"torch", "onnx"}
     pins = []
     for name in RUNTIME_DISTRIBUTIONS:
+        if name in skip:
+            continue
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
