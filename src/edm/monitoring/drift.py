@@ -181,3 +181,18 @@ def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _round(value: float, digits: int = 4) -> float:
     return round(float(value), digits)
+
+
+def tail_score(values: Mapping[str, float], reference: Mapping[str, Sequence[float]]) -> float:
+    """How far one track sits in the reference's tails: the mean over its descriptors of
+    ``|2q - 1|``, ``q`` the share of reference values below the value (ties count half); 0 for
+    the median, 1 beyond every reference value. Descriptors with fewer than 2 reference values,
+    or NaN, are left out; 0.0 when none is left."""
+    tails = []
+    for name, value in values.items():
+        known = finite(reference.get(name, ()))
+        if known.size < 2 or math.isnan(value):
+            continue
+        q = (np.sum(known < value) + 0.5 * np.sum(known == value)) / known.size
+        tails.append(abs(2.0 * q - 1.0))
+    return float(np.mean(tails)) if tails else 0.0

@@ -87,14 +87,14 @@ def drifted_tracks(
     """The analysed files whose drifting features fall in the reference's tails (the mean of
     ``|2q - 1|`` over those features, ``q`` the value's quantile in the reference, at least
     ``tail``), furthest first. Empty when nothing drifts."""
-    from edm.review.queue import drift_score
+    from edm.monitoring.drift import tail_score
 
     names = result.drifted
     if not names:
         return []
     scored = []
     for path, row in zip(result.analysed, result.descriptors, strict=True):
-        score = drift_score({name: row[name] for name in names}, reference.features)
+        score = tail_score({name: row[name] for name in names}, reference.features)
         if score >= tail:
             scored.append((path, round(score, 4)))
     scored.sort(key=lambda item: (-item[1], str(item[0])))

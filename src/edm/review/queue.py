@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edm.data.annotations import Annotation, load_annotation
 from edm.errors import EdmError
 from edm.review.changes import annotation_files, is_reviewed
@@ -73,15 +71,11 @@ def output_descriptors(annotation: Annotation) -> dict[str, float]:
 
 
 def drift_score(values: Mapping[str, float], reference: Mapping[str, Sequence[float]]) -> float:
-    """Mean over descriptors of ``|2q - 1|``, ``q`` the value's quantile in the reference."""
-    tails = []
-    for name, value in values.items():
-        known = np.asarray([v for v in reference.get(name, ()) if not math.isnan(v)], dtype=float)
-        if known.size < 2 or math.isnan(value):
-            continue
-        q = (np.sum(known < value) + 0.5 * np.sum(known == value)) / known.size
-        tails.append(abs(2.0 * q - 1.0))
-    return float(np.mean(tails)) if tails else 0.0
+    """Mean over descriptors of ``|2q - 1|``, ``q`` the value's quantile in the reference
+    (``edm.monitoring.drift.tail_score``, which ``edm monitor drift`` uses too)."""
+    from edm.monitoring.drift import tail_score
+
+    return tail_score(values, reference)
 
 
 def review_queue(

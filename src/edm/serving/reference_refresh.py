@@ -12,12 +12,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from edm.monitoring.reference import DriftReference
     from edm.registry import AuditEntry
-    from edm.serving.slots import Slot
+
+
+class Slot(Protocol):
+    """What is read and swapped of a model slot (``edm.serving.slots.Slot``)."""
+
+    model: Any  # a LoadedModel (a frozen dataclass with version and drift_reference), or None
+
 
 log = logging.getLogger(__name__)
 
