@@ -90,7 +90,7 @@ def queue(
         None,
         "--model",
         "-m",
-        help="Version whose drift reference (edm evaluate --log) measures drift; default "
+        help="Version whose drift reference (its training tracks) measures drift; default "
         "the version that proposed most tracks, if it has one.",
     ),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Keep the first N."),

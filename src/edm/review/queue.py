@@ -7,10 +7,10 @@ analyze --schema annotator`` or ``edm annotate`` filled). Each track not reviewe
 - ``uncertainty`` = 1 - the proposal's confidence (``metadata.confidence``, the decoder's
   overall confidence);
 - ``drift`` in 0..1: how far into the tails of the version's drift reference (the monitor's
-  descriptors, stored by ``edm evaluate --log``) the proposal's output descriptors fall: BPM,
-  number of sections and each label's share of the track. For each descriptor, ``|2q - 1|``
-  where ``q`` is the share of reference tracks below the value; the mean over descriptors. 0
-  without a reference.
+  descriptors of its training tracks, recorded by ``edm train``) the proposal's output
+  descriptors fall: BPM, number of sections and each label's share of the track. For each
+  descriptor, ``|2q - 1|`` where ``q`` is the share of reference tracks below the value; the
+  mean over descriptors. 0 without a reference.
 
 Tracks are ordered by ``uncertainty + drift``, highest first; the list is written for ``edm
 annotate`` (:mod:`edm.data.review_queue`).
