@@ -99,8 +99,10 @@ def serve(
     auto_rollback: bool = typer.Option(
         False,
         "--auto-rollback/--no-auto-rollback",
-        help="Roll the registry back when Alertmanager reports a degradation alert firing for "
-        "the Production version within --rollback-window of its promotion.",
+        help="Roll the registry back when Alertmanager reports a degradation alert (the "
+        "Production version worse than the previous one on the same requests, which the "
+        "service replays on it: see --previous-share) firing within --rollback-window of its "
+        "promotion. Drift never rolls back.",
     ),
     rollback_window: str = typer.Option(
         "30m", help="How long after a promotion --auto-rollback acts: seconds, or 90s, 30m, 1h."

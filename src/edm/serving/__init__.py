@@ -2,7 +2,12 @@
 
 - ``config``: the service's settings (``ServeConfig``), passed to workers as JSON;
 - ``slots``: one slot per variant that follows its alias, loading a moved version in the
-  background and swapping it in once warmed up;
+  background and swapping it in once warmed up; with ``--auto-rollback`` one more for the
+  previous Production version;
+- ``previous``: Production's requests replayed on the previous version, for the comparative
+  rollback alerts (the new version worse than the previous one on the same tracks);
+- ``reference_refresh``: a loaded version's drift reference read again when a person replaced
+  it (``edm monitor reference --from-traffic``);
 - ``uploads``: the request body to a temporary file, capped before it is read whole;
 - ``routing``: which variant answers a request (sticky Staging share);
 - ``shadow``: Production requests replayed on Staging in a bounded queue, and their agreement;
@@ -14,8 +19,8 @@
 - ``guard``: the dependency of the client routes: who is asking, and may they;
 - ``listeners``: the public and the admin listener (hooks only on the admin one);
 - ``alerts``: Alertmanager's webhook (``POST /hooks/alertmanager``), parsed and checked;
-- ``rollback``: ``--auto-rollback``: whether a degradation alert rolls Production back, and
-  the rollback;
+- ``rollback``: ``--auto-rollback``: whether a degradation alert (comparative, never drift)
+  rolls Production back, and the rollback;
 - ``app``: the FastAPI application and its routes.
 
 The service imports inference and the registry's public API only: never training,
