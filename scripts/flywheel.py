@@ -112,7 +112,11 @@ class Flywheel:
         registry = ModelRegistry(tracking_uri=str(self.store))
         if registry.stage_holders().production is None:
             first = json.loads((self.reference / "reference.json").read_text())["version"]
-            self.run("models", "promote", str(first), "Production", "--reason", "flywheel start")
+            test = str(self.reference / "data" / "test")
+            self.run(
+                "models", "promote", str(first), "Production", "--holdout", test,
+                "--reason", "flywheel start: the reference model",
+            )  # fmt: skip
         self.timed("reference_s", started)
         return self.production()
 
