@@ -46,8 +46,8 @@ step "Synthesise a training set and a test set"
 "$EDM" data synth "$DATA" --tracks 16 --seed 0
 "$EDM" data synth "$TEST_DATA" --tracks 2 --seed 1
 
-step "Train version A (tracked and registered)"
-"$EDM" train "$DATA" --epochs 10 --description demo --tag experiment=demo --tag dataset_version=synthetic-v1 --no-progress
+step "Train version A, a quick first model: 4 epochs (tracked and registered)"
+"$EDM" train "$DATA" --epochs 4 --description demo --tag experiment=demo --tag dataset_version=synthetic-v1 --no-progress
 FIRST=$(newest_version)
 echo "registered version $FIRST"
 
@@ -78,8 +78,8 @@ step "Send it a track: POST /predict"
 echo "curl -F file=@$(track) http://127.0.0.1:$PORT/predict"
 post_file "http://127.0.0.1:$PORT/predict" "$(track)" | summarise
 
-step "Fine-tune version B from version $FIRST, evaluate it, promote it through the gate (the service keeps running)"
-"$EDM" train "$DATA" --init-from "$FIRST" --epochs 2 --lr 3e-5 --warmup-epochs 0 --seed 1 --description demo-b --tag experiment=demo --tag dataset_version=synthetic-v1 --no-progress
+step "Fine-tune version B from version $FIRST for 6 more epochs, evaluate it, promote it through the gate (the service keeps running)"
+"$EDM" train "$DATA" --init-from "$FIRST" --epochs 6 --seed 1 --description demo-b --tag experiment=demo --tag dataset_version=synthetic-v1 --no-progress
 SECOND=$(newest_version)
 "$EDM" evaluate "$TEST_DATA" --model "$SECOND" --log
 "$EDM" models promote "$SECOND" Staging --reason "demo: evaluated on $TEST_DATA"

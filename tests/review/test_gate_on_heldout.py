@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from tests.cli_runner import RunEdm
 
 from edm.data.split import heldout_tracks, write_split
-
-promote_gate = pytest.importorskip("edm.cli.promote_gate", reason="issue 32's gate not here yet")
 
 GOOD = {
     "beat_f": 0.9,
@@ -76,4 +73,31 @@ def test_the_gate_refuses_a_candidate_worse_on_the_heldout_split(
     assert refused.exit_code == 1
     assert "label_accuracy" in refused.stderr
     assert "0.55" in refused.stderr and "0.85" in refused.stderr  # both figures
+    assert registry.stage_holders().production == 1
+
+
+def test_promote_json_with_holdout_prints_only_json_on_stdout(
+    tmp_path: Path, store_uri: str, run_edm: RunEdm
+) -> None:
+    """--holdout evaluates a version not yet evaluated there; that progress goes to stderr, so
+    a script reading --json gets the audit entry alone (make flywheel's promotion did not)."""
+    import json
+
+    from tests.tiny_model import tiny_cnn_checkpoint
+
+    from edm.registry import ModelRegistry
+
+    reviewed = tmp_path / "reviewed"
+    _tracks(reviewed, 2)
+    registry = ModelRegistry(tracking_uri=store_uri)
+    registry.log_model(tiny_cnn_checkpoint(tmp_path / "tiny.pt"), "run-1", {}, {})
+    promoted = run_edm(
+        "--tracking-uri", store_uri, "models", "promote", "1", "Production",
+        "--holdout", str(reviewed), "--reason", "first", "--json",
+    )  # fmt: skip
+    assert promoted.exit_code == 0, promoted.stderr
+    answer = json.loads(promoted.stdout)
+    assert answer["changed"] and answer["entry"]["version"] == 1
+    assert answer["entry"]["to_stage"] == "Production" and "on reviewed" in answer["entry"]["gate"]
+    assert "Evaluated version 1" in promoted.stderr
     assert registry.stage_holders().production == 1

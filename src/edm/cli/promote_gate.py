@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from edm.cli import context
-from edm.cli.output import console, files_progress, plain
+from edm.cli.output import err_console, files_progress, plain
 
 if TYPE_CHECKING:
     from edm.registry import ModelRegistry
@@ -73,7 +73,7 @@ def _evaluate_missing(
                 heldout_only=True,
             )  # fmt: skip
         log_evaluation(registry, number, report)
-        console.print(
+        err_console.print(  # progress, like the bar: stdout stays the answer (--json)
             f"Evaluated version {number} on {plain(holdout)} ({len(report.tracks)} tracks) "
             "and logged it",
             highlight=False,
