@@ -211,3 +211,28 @@ def test_undo_shortcuts_unsaved_guard_and_a_broken_file(
     ready(tab, "track_001.yaml")
     assert tab.locator("#track-error").is_hidden()
     assert Path(server.config.folder / "track_000.yaml").read_text().count("needs_review") == 1
+
+
+def test_restore_from_the_history_list_brings_a_saved_version_back(
+    open_page: object, server: AnnotateServer
+) -> None:
+    path = server.config.folder / "track_001.yaml"
+    proposal = document(path)
+    tab = open_page("track_001.yaml")
+    ready(tab, "track_001.yaml")
+    tab.locator("#sections select").nth(0).select_option("drop")
+    tab.locator("#save").click()
+    tab.wait_for_function("document.querySelector('#toast').textContent === 'Saved as reviewed'")
+    assert document(path)["structure"][0]["label"] == "drop"
+
+    tab.locator("#history summary").click()
+    versions = tab.locator("#versions li")
+    versions.first.wait_for()
+    assert versions.count() == 1  # the proposal the save replaced
+    versions.first.locator("button").click()
+    tab.wait_for_function(
+        "document.querySelector('#toast').textContent.startsWith('Restored the version of')"
+    )
+    tab.wait_for_function("window.edmAnnotate.ready")
+    assert document(path)["structure"] == proposal["structure"]
+    assert state(tab)["sections"][0]["label"] == proposal["structure"][0]["label"]

@@ -5,18 +5,9 @@ import TimelinePlugin from "/static/vendor/wavesurfer/plugins/timeline.esm.js";
 import ZoomPlugin from "/static/vendor/wavesurfer/plugins/zoom.esm.js";
 import MinimapPlugin from "/static/vendor/wavesurfer/plugins/minimap.esm.js";
 import { Editor, tapTempo } from "/static/editor.js";
-
-const COLOURS = {
-  intro: "#4fc3f7", buildup: "#ffb74d", drop: "#e57373", breakdown: "#81c784",
-  breakbuild: "#ba68c8", outro: "#90a4ae", unlabeled: "#757575",
-};
-const BANDS = [
-  { waveColor: "rgba(229,115,115,0.85)", progressColor: "rgba(160,70,70,0.85)" }, // low
-  { waveColor: "rgba(255,213,79,0.65)", progressColor: "rgba(170,140,40,0.65)" }, // mid
-  { waveColor: "rgba(100,181,246,0.6)", progressColor: "rgba(60,120,170,0.6)" }, // high
-].map((band) => ({ ...band, overlay: true }));
-const UNSURE = 0.5;
-const $ = (selector) => document.querySelector(selector);
+import { $, api, BANDS, clock, COLOURS, q, toast, UNSURE } from "/static/common.js";
+import { loadHistory as drawHistory } from "/static/history.js";
+import { renderQueue as drawQueue } from "/static/queue.js";
 
 const page = {
   session: null, tracks: [], filter: "all", current: null, etag: null,
@@ -24,70 +15,15 @@ const page = {
 };
 window.edmAnnotate = page; // for the browser tests and the curious
 
-async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}) };
-  if (options.json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method: options.method || "GET",
-    headers,
-    body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
-    credentials: "same-origin",
-  });
-  const type = response.headers.get("content-type") || "";
-  const body = type.includes("json") ? await response.json() : await response.text();
-  if (!response.ok) {
-    const error = new Error((body && body.error) || `${response.status}`);
-    error.status = response.status;
-    error.body = body;
-    throw error;
-  }
-  return { body, etag: response.headers.get("ETag") };
-}
-
-function toast(text, bad = false) {
-  const node = $("#toast");
-  node.textContent = text;
-  node.className = bad ? "bad" : "";
-}
-
-const clock = (t) => `${Math.floor(t / 60)}:${(t % 60).toFixed(2).padStart(5, "0")}`;
-const q = (id) => encodeURIComponent(id);
-
 // ------------------------------------------------------------------ the queue
+
+const renderQueue = (counts) => drawQueue(page, counts, openTrack);
+const loadHistory = () => drawHistory(page, async () => { await loadTracks(); await openTrack(page.current); });
 
 async function loadTracks() {
   const { body } = await api("/api/tracks");
   page.tracks = body.tracks;
   renderQueue(body.counts);
-}
-
-function renderQueue(counts) {
-  if (counts) {
-    for (const button of document.querySelectorAll("#filters button")) {
-      const key = button.dataset.filter;
-      const label = button.textContent.replace(/ \(\d+\)$/, "");
-      button.textContent = key === "all" ? `${label} (${page.tracks.length})` : `${label} (${counts[key] || 0})`;
-    }
-  }
-  const list = $("#tracks");
-  list.replaceChildren();
-  for (const track of page.tracks) {
-    if (page.filter !== "all" && track.status !== page.filter) continue;
-    const item = document.createElement("li");
-    item.dataset.id = track.id;
-    item.dataset.status = track.status;
-    if (page.current === track.id) item.classList.add("current");
-    const name = document.createElement("span");
-    name.textContent = track.name;
-    const badge = document.createElement("span");
-    badge.className = `badge ${track.status}`;
-    const sure = track.confidence == null ? (track.annotated ? "" : " · new") : ` · ${track.confidence.toFixed(2)}`;
-    badge.textContent = track.status.replace("_", " ") + (track.status === "reviewed" ? "" : sure);
-    if (track.error) item.title = track.error;
-    item.append(name, badge);
-    item.addEventListener("click", () => openTrack(track.id));
-    list.append(item);
-  }
 }
 
 // ------------------------------------------------------------------ opening a track
@@ -321,32 +257,6 @@ async function save(reviewed) {
       $("#conflict").hidden = false;
     }
     toast(`Not saved: ${error.message}`, true);
-  }
-}
-
-async function loadHistory() {
-  const list = $("#versions");
-  list.replaceChildren();
-  if (!page.current) return;
-  const { body } = await api(`/api/history?id=${q(page.current)}`);
-  for (const version of body.versions) {
-    const item = document.createElement("li");
-    const who = version.verified_by ? ` by ${version.verified_by}` : "";
-    item.textContent = `${version.saved} · ${version.source || "?"}${who} `;
-    const restore = document.createElement("button");
-    restore.textContent = "Restore";
-    restore.addEventListener("click", async () => {
-      if (page.editor?.dirty && !confirm("Discard your unsaved changes and restore this version?")) return;
-      try {
-        await api(`/api/restore?id=${q(page.current)}`, { method: "POST", json: { version: version.id }, headers: { "If-Match": page.etag || "" } });
-        page.editor.dirty = false;
-        toast(`Restored the version of ${version.saved}`);
-        await loadTracks();
-        await openTrack(page.current);
-      } catch (error) { toast(`Not restored: ${error.message}`, true); }
-    });
-    item.append(restore);
-    list.append(item);
   }
 }
 
