@@ -103,3 +103,21 @@ def mlflow_server(
     server = MlflowServer(postgres_server.uri(database), str(artifacts)).start()
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------- a browser (session-wide)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[object]:
+    """Debian's Chromium through Playwright, one for the whole session: Playwright's sync API
+    runs one instance per process at a time (a second ``sync_playwright()`` while the first is
+    open raises "using Playwright Sync API inside the asyncio loop")."""
+    from tests.annotate.browser import ARGS, chromium_path
+
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        yield launched
+        launched.close()

@@ -30,16 +30,11 @@ def server(tracks: Path, tmp_path: Path) -> Iterator[AnnotateServer]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from tests.annotate.browser import ARGS, chromium_path, require_page_assets
+def browser(chromium_browser: object) -> object:
+    from tests.annotate.browser import require_page_assets
 
-    executable = chromium_path()
     require_page_assets()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        yield launched
-        launched.close()
+    return chromium_browser
 
 
 @pytest.fixture

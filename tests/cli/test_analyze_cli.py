@@ -129,11 +129,14 @@ def test_a_registry_version_is_downloaded_and_used(
 def test_usage_errors(run_edm, model_file: Path, track: Path) -> None:
     bad_format = run_edm("analyze", str(track), "--model", str(model_file), "--format", "xml")
     assert bad_format.exit_code == 2
-    bad_ref = run_edm("analyze", str(track), "--model", "latest")
+    bad_ref = run_edm("analyze", str(track), "--model", "newest")
     assert bad_ref.exit_code == 1
     assert bad_ref.stderr.strip().startswith(
-        "Error: model reference 'latest' is not a version number"
+        "Error: model reference 'newest' is not a version number"
     )
+    nothing_yet = run_edm("analyze", str(track), "--model", "latest")  # a valid word, no version
+    assert nothing_yet.exit_code == 1
+    assert "has no version yet: train one first" in nothing_yet.stderr
 
 
 def load_duration(path: Path) -> float:

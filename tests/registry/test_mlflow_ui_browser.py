@@ -25,13 +25,6 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "mlflow"
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return found
-    pytest.skip("no chromium here (scripts/install-services.sh installs Debian's)")
-
-
 @pytest.fixture
 def registry(tmp_path: Path, _migrated_empty_store: Path, checkpoint: Path) -> ModelRegistry:
     store = tmp_path / "mlruns"
@@ -71,15 +64,10 @@ def ui_url(registry: ModelRegistry, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(ui_url: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        browser.close()
+def page(ui_url: str, chromium_browser: object) -> Iterator[object]:
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    yield context.new_page()
+    context.close()
 
 
 def _shot(page: object, name: str) -> None:
