@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,9 @@ class Flywheel:
     def __init__(self, folder: Path, reference: Path, args: argparse.Namespace) -> None:
         self.folder, self.reference, self.args = folder, reference, args
         self.sizes = QUICK if args.quick else FULL
+        if args.counts:  # e.g. --counts 16: one row, the promoted one
+            counts = tuple(int(c) for c in args.counts.split(","))
+            self.sizes = replace(self.sizes, review_counts=counts, promoted=max(counts))
         self.store = reference / "mlruns"
         self.timings: dict[str, float] = {}
         edm = Path(sys.executable).with_name("edm")
@@ -265,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviewed-weight", type=float, default=1.0)
     parser.add_argument("--synthetic-weight", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="A few tiny tracks: a smoke test.")
+    parser.add_argument("--counts", help="Reviewed-track counts, e.g. 16 (default 4,8,16,32).")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     folder = args.dir.resolve()
@@ -326,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     (folder / "flywheel.json").write_text(json.dumps(summary, indent=2))
     print(f"\nOn the {len(report_tracks)} report tracks (never reviewed, never trained on):")
     print(table(rows))
-    for version, stats in (review_stats or {}).items():
-        print(f"review stats, v{version}: {stats}")
+    for stats in (review_stats or {}).get("versions", []):
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in stats["scores"].items() if v is not None)
+        print(f"review stats of v{stats['version']} on {stats['tracks']} tracks: {scores}")
     print(f"\nflywheel done in {total:.0f} s: {folder / 'flywheel.json'}")
     return 0
 
