@@ -115,3 +115,14 @@ def test_every_secret_the_stack_asks_for_is_in_the_example_environment() -> None
     text = (DEPLOY / "docker-compose.yml").read_text()
     for name in SECRETS:
         assert "${" + name in text and f"{name}=" in example, name
+
+
+def test_docker_stop_waits_longer_than_the_service_drains() -> None:
+    import typer
+
+    from edm.cli.main import app
+
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    drain = next(p.default for p in serve.params if p.name == "drain_seconds")
+    grace = stack()["services"]["edm"]["stop_grace_period"]
+    assert grace.endswith("s") and float(grace[:-1]) > drain
