@@ -61,7 +61,7 @@ def source_dirty() -> bool | None:
         return shipped["git_dirty"]
     if not _is_checkout():
         return None
-    status = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], package_dir())
+    status = run_git(["status", "--porcelain", "--untracked-files=no", "--", "."], package_dir())
     return None if status is None else bool(status)
 
 
@@ -91,7 +91,7 @@ def _commit() -> str:
     if shipped.get("git_commit"):
         return str(shipped["git_commit"])
     if _is_checkout():
-        commit = _git(["rev-parse", "HEAD"], package_dir())
+        commit = run_git(["rev-parse", "HEAD"], package_dir())
         if commit:
             return commit
     return _installed_commit() or UNKNOWN
@@ -109,7 +109,7 @@ def _shipped() -> dict[str, Any]:
 @functools.cache
 def _is_checkout() -> bool:
     """Whether git tracks this very package (not merely a folder above a site-packages)."""
-    return _git(["ls-files", "--error-unmatch", "__init__.py"], package_dir()) is not None
+    return run_git(["ls-files", "--error-unmatch", "__init__.py"], package_dir()) is not None
 
 
 def _installed_commit() -> str | None:
@@ -130,7 +130,8 @@ def _installed_commit() -> str | None:
     return found.group(1) if found else None
 
 
-def _git(args: list[str], cwd: Path) -> str | None:
+def run_git(args: list[str], cwd: Path | None) -> str | None:
+    """``git ARGS`` in ``cwd``: its output stripped, or None when git fails or is missing."""
     try:
         done = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False

@@ -5,33 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from edm.code_version import run_git
 from edm.errors import DataError
 
 UNKNOWN = "unknown"
 
 
-def _git(args: list[str], cwd: Path | None) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def git_commit(cwd: Path | None = None, *, short: bool = True) -> str:
     """Hash of HEAD (short, or all 40 digits) in the repository the code runs in, or "unknown"."""
-    return _git(["rev-parse", *(["--short"] if short else []), "HEAD"], cwd) or UNKNOWN
+    return run_git(["rev-parse", *(["--short"] if short else []), "HEAD"], cwd) or UNKNOWN
 
 
 def git_dirty(cwd: Path | None = None) -> bool | None:
     """Whether tracked files differ from HEAD; None outside a repository."""
-    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    status = run_git(["status", "--porcelain", "--untracked-files=no"], cwd)
     return None if status is None else bool(status)
 
 
@@ -49,10 +39,10 @@ def data_commit(data_dir: Path | str) -> str | None:
     folder = Path(data_dir).resolve()
     if not folder.is_dir():
         return None
-    tracked = _git(["ls-files", "--", folder.name, f"{folder.name}.dvc"], folder.parent)
+    tracked = run_git(["ls-files", "--", folder.name, f"{folder.name}.dvc"], folder.parent)
     if not tracked:
         return None
-    return _git(["rev-parse", "HEAD"], folder.parent)
+    return run_git(["rev-parse", "HEAD"], folder.parent)
 
 
 def dataset_hash(data_dir: Path | str) -> str:
