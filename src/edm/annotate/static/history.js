@@ -18,6 +18,7 @@ export async function loadHistory(page, reopen) {
       try {
         await api(`/api/restore?id=${q(page.current)}`, { method: "POST", json: { version: version.id }, headers: { "If-Match": page.etag || "" } });
         page.editor.dirty = false;
+        page.ready = false; // the track reloads next: nothing on screen is the restored version yet
         toast(`Restored the version of ${version.saved}`);
         await reopen();
       } catch (error) { toast(`Not restored: ${error.message}`, true); }
