@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.section_ablation import load_set
 from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import describe_sections, heard_levels
-from edm.decoding.labels import LabelPriors, rank_in_track
+from edm.decoding.labels import LabelPriors
+from edm.decoding.learned_labels import section_descriptors, section_labels
 from edm.decoding.structure import Section, TrackStructure
 from edm.evaluation.metrics import frame_scores
 from edm.vocabulary import LABELS, UNLABELED
@@ -72,31 +73,11 @@ def load_tracks(model: Path, folder: Path, cache: Path | None) -> list[LabelledT
 
 
 def descriptors(track: LabelledTrack, with_network: bool) -> np.ndarray:
-    """One row per section; every column is relative to the track, none is a raw level."""
-    activations, spans = track.activations, track.spans
-    levels = heard_levels(activations)
-    bands = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
-    ranks = np.column_stack(
-        [rank_in_track(bands.mean(axis=1)), *(rank_in_track(col) for col in bands.T)]
-    )
-    before = np.vstack([ranks[:1], ranks[:-1]])
-    after = np.vstack([ranks[1:], ranks[-1:]])
-    count = len(spans)
-    lengths = np.array([b - a for a, b in spans], dtype=np.float64)
-    place = np.column_stack(
-        [
-            np.arange(count) == 0,
-            np.arange(count) == count - 1,
-            np.array([a for a, _ in spans]) / activations.n_frames,
-            np.log(lengths / np.median(lengths)),
-        ]
-    )
-    columns = [ranks, ranks - before, after - ranks, place]
-    if with_network:
-        rows = [activations.labels.index(label) for label in SECTION_LABELS]
-        means = np.stack([activations.label[rows, a:b].mean(axis=1) for a, b in spans])
-        columns.append(np.log(np.clip(means, _FLOOR, None)))
-    return np.column_stack(columns).astype(np.float64)
+    """One row per section (``edm.decoding.learned_labels.section_descriptors``: what a
+    fine-tune's labeller reads), without the network's columns unless ``with_network``."""
+    activations = track.activations
+    rows = section_descriptors(activations, track.spans, heard_levels(activations))
+    return rows if with_network else rows[:, : -len(section_labels(activations))]
 
 
 class SectionModel:

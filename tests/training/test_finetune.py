@@ -75,6 +75,10 @@ def test_fine_tune_from_a_version_with_lineage(
     assert tags["data_folders"] == "2" and tags["data_heldout_tracks"] == str(len(held))
     assert tags["data.0.dir"] == str(reviewed) and tags["data.1.weight"] == "3"
     assert tags["data.0.hash"].endswith(".dir") and tags["data.0.hash"] != tags["data.1.hash"]
+    # A fine-tune fits a section labeller and says on the run whether it kept it.
+    verdict = tags["edm.section_labels"]
+    assert verdict.startswith(("learnt from", "hand priors")), verdict
+    assert ("section_labeller" in child) == verdict.startswith("learnt from")
 
     info = run_edm("--tracking-uri", store_uri, "models", "info", "2")
     assert info.exit_code == 0, info.stderr

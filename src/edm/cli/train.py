@@ -53,6 +53,12 @@ def train(
     mix: list[str] = typer.Option(
         [], "--mix", help="DIR=WEIGHT,... sampling weight per data folder (default 1 each)."
     ),
+    learn_labels: bool = typer.Option(
+        None,
+        "--learn-labels/--no-learn-labels",
+        help="Fit a section labeller on the training folders, kept in the checkpoint when it "
+        "beats the hand priors in cross-validation (default: on with --init-from).",
+    ),
     epochs: int = typer.Option(20, "--epochs", min=1),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
@@ -144,6 +150,7 @@ def train(
                 callbacks=callbacks,
                 mix=weights,
                 parent=parent,
+                learn_labels=learn_labels,
             )
     except KeyboardInterrupt:
         if is_main_process():
@@ -172,6 +179,8 @@ def train(
     if job.n_heldout_tracks:
         excluded += f"; {job.n_heldout_tracks} held out (edm data split)"
     console.print(f"Tracks used: {tier_summary(job.tier_counts)}{excluded}", highlight=False)
+    if job.section_labels is not None:
+        console.print(f"Section labels: {plain(job.section_labels)}", highlight=False)
     console.print(
         f"Checkpoints: {plain(result.best_checkpoint)}, {plain(result.last_checkpoint)}; "
         f"summary {plain(summary['run_file'])}",

@@ -36,6 +36,7 @@ from edm.decoding.bars import (
 from edm.decoding.beats import BeatTrack, BeatTracking, decode_beat_track
 from edm.decoding.confidence import track_confidence
 from edm.decoding.labels import LabelPriors, label_sections
+from edm.decoding.learned_labels import SectionLabeller
 from edm.decoding.metre import Metre, MetreSearch, choose_metre
 from edm.decoding.sections import SectionParams, segment_bars
 from edm.decoding.structure import Section, TrackStructure
@@ -74,9 +75,12 @@ class DecodeParams:
 
 
 def decode_structure(
-    activations: FrameActivations, params: DecodeParams | None = None
+    activations: FrameActivations,
+    params: DecodeParams | None = None,
+    labeller: SectionLabeller | None = None,
 ) -> TrackStructure:
-    """The whole structure of one track from its activations."""
+    """The whole structure of one track from its activations; ``labeller``: the labels learnt
+    with the checkpoint (:mod:`edm.decoding.learned_labels`) instead of the hand priors."""
     params = params or DecodeParams()
     fps = activations.frame_rate
     track = decode_beats(activations.beat, fps, params.tempo, activations, params.tracking)
@@ -89,7 +93,7 @@ def decode_structure(
     descriptors = frame_descriptors(activations)
     downbeat_frames = choose_downbeats(activations, beat_frames, params, descriptors)
     boundary_frames = decode_boundaries(activations, downbeat_frames, track, params, descriptors)
-    sections = describe_sections(activations, boundary_frames, params.labels)
+    sections = describe_sections(activations, boundary_frames, params.labels, labeller)
     if sections and beat_frames.size:
         # Beats start at bar 1 of the first section, as annotations have them.
         first = sections[0].start * fps - 0.25 * track.period  # type: ignore[union-attr]
@@ -249,7 +253,10 @@ def music_start(
 
 
 def describe_sections(
-    activations: FrameActivations, starts: list[int], priors: LabelPriors | None = None
+    activations: FrameActivations,
+    starts: list[int],
+    priors: LabelPriors | None = None,
+    labeller: SectionLabeller | None = None,
 ) -> list[Section]:
     """One :class:`Section` per start, ending where the next starts (the last at the end),
     labelled with the track's form and energy in view (:func:`label_sections`)."""
@@ -263,7 +270,10 @@ def describe_sections(
     heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
     rise = np.array([_rise(levels, a, b) for a, b in spans])
     priors = priors or LabelPriors()
-    chosen = label_sections(probabilities, heard, rise, activations.labels, priors)
+    if labeller is not None and labeller.fits(activations):
+        chosen = labeller.label(activations, spans, levels)
+    else:
+        chosen = label_sections(probabilities, heard, rise, activations.labels, priors)
     if priors.one_outro:
         merged_spans, chosen = _one_outro(spans, chosen, activations.labels)
         if len(merged_spans) < len(spans):

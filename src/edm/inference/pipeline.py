@@ -22,6 +22,7 @@ from edm.audio.cache import FeatureCache, load_features, load_waveform
 from edm.audio.features import FeatureParams
 from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import DecodeParams, decode_structure
+from edm.decoding.learned_labels import checkpoint_labeller
 from edm.decoding.structure import TrackStructure
 from edm.errors import ConfigError
 from edm.inference.engines import Engine, load_network
@@ -159,6 +160,8 @@ class File2Structure:
         self.checkpoint_info = {
             k: v for k, v in (checkpoint or {}).items() if k not in ("state_dict",)
         }
+        # Fitted on this network's label probabilities, so it travels with the weights.
+        self.section_labeller = checkpoint_labeller(checkpoint)
 
     @classmethod
     def from_checkpoint(
@@ -191,7 +194,7 @@ class File2Structure:
         loaded = time.perf_counter()
         activations = self.file2activations.frames2activations(inputs, on_progress)
         predicted = time.perf_counter()
-        structure = decode_structure(activations, self.decode_params)
+        structure = decode_structure(activations, self.decode_params, self.section_labeller)
         decoded = time.perf_counter()
         return Analysis(
             path=path,

@@ -103,6 +103,16 @@ def save_checkpoint(
     return target
 
 
+def add_to_checkpoint(path: str | os.PathLike[str], key: str, value: Any) -> Path:
+    """Store ``value`` (plain types) under ``key`` in the checkpoint at ``path``, atomically:
+    the file holds the old contents or the new, never a mix."""
+    target = Path(path)
+    contents = load_checkpoint(target)
+    contents[key] = to_plain(value, where=f"{target}:{key}")
+    _torch_save(target, contents)
+    return target
+
+
 def _config_of(
     model: MultiTaskModel, given: ModelConfig | Mapping[str, Any] | None, target: Path
 ) -> ModelConfig:

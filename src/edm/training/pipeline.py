@@ -48,6 +48,7 @@ class TrainingJob:
     n_excluded_tracks: int = 0  # usable, but below --min-tier / --min-confidence
     tier_counts: dict[int, int] = field(default_factory=dict)  # of the tracks used
     n_heldout_tracks: int = 0  # left out by the folders' split files (edm data split)
+    section_labels: str | None = None  # the section labeller's verdict, when one was fitted
 
 
 def train_from_directory(
@@ -61,6 +62,7 @@ def train_from_directory(
     callbacks: Iterable[TrainingCallback] = (),
     mix: dict[Path, float] | None = None,
     parent: Parent | None = None,
+    learn_labels: bool | None = None,
 ) -> TrainingJob:
     """Train on the usable annotated tracks under ``data_dir`` that ``config.min_tier`` and
     ``config.min_confidence`` select; report skipped files.
@@ -73,6 +75,9 @@ def train_from_directory(
     ``data_dir`` may be several folders, and ``mix`` weights them (``edm.training.sources``);
     tracks a folder's split file holds out are never trained on. ``parent``
     (``edm.training.finetune``) gives the starting model and weights: a fine-tune.
+    ``learn_labels`` (default: when fine-tuning) fits a section labeller on the training
+    folders and keeps it in the checkpoint if it beats the hand priors
+    (``edm.training.section_labels``).
     """
     selection = TrackSelection(config.min_tier, config.min_confidence)
     folders = [Path(data_dir)] if isinstance(data_dir, str | Path) else list(data_dir)
@@ -148,9 +153,17 @@ def train_from_directory(
     config = config.model_copy(
         update={"data_dir": folders[0], "tags": {**data_tags, **config.tags}}
     )
+    labeller_step = None
+    if learn_labels if learn_labels is not None else parent is not None:
+        from edm.training.section_labels import FolderTracks, SectionLabellerStep
+
+        labeller_step = SectionLabellerStep(
+            [FolderTracks(str(s.folder), s.weight, s.tracks) for s in loaded.sources]
+        )
     trainer = Trainer(
-        model, train_loader, val_loader, config, registry=registry, callbacks=callbacks
-    )
+        model, train_loader, val_loader, config, registry=registry, callbacks=callbacks,
+        before_register=labeller_step,
+    )  # fmt: skip
     result = trainer.train()
     return TrainingJob(
         result,
@@ -161,6 +174,7 @@ def train_from_directory(
         n_excluded_tracks=len(loaded.excluded),
         tier_counts=loaded.tier_counts(),
         n_heldout_tracks=loaded.n_heldout,
+        section_labels=labeller_step.verdict if labeller_step is not None else None,
     )
 
 

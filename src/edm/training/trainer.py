@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +75,9 @@ class Trainer:
         feature_params: Mapping[str, Any] | None = None,
         loss_weights: LossWeights | None = None,
         callbacks: Iterable[TrainingCallback] = (),
+        before_register: Callable[[Path, TrackedRun], None] | None = None,
     ) -> None:
-        self.config = config
+        self.config, self.before_register = config, before_register
         self.registry = registry
         self.loss_weights = loss_weights or LossWeights()
         self.callbacks = list(callbacks)
@@ -331,6 +332,8 @@ class Trainer:
         history_file = result.output_dir / "history.json"
         write_text_atomically(history_file, json.dumps(result.history, indent=2))
         run.log_artifact(history_file)
+        if self.before_register is not None:  # what goes into the checkpoint before it is a version
+            self.before_register(result.best_checkpoint, run)
         result.model_version = run.register(
             result.best_checkpoint,
             # best_epoch counts from 1 in what people read (the CLI's "epoch 1 of 1", the steps)
