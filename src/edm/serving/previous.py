@@ -16,15 +16,13 @@ and ``edm_inference_duration_seconds``. The rules in ``deploy/prometheus/rules``
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edm.errors import AudioError
+from edm.serving.replay_queue import ReplayQueue
 from edm.serving.slots import PREVIOUS
 
 if TYPE_CHECKING:
@@ -38,9 +36,9 @@ class PreviousReplays:
     def __init__(self, slots: ModelSlots, metrics: Metrics, *, queue_size: int) -> None:
         self.slots = slots
         self.metrics = metrics
-        self._queue: queue.Queue[Path | None] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._queue: ReplayQueue[Path] = ReplayQueue(
+            "edm-previous", self.replay, lambda path: path, self._dropped, queue_size=queue_size
+        )
 
     @property
     def ready(self) -> bool:
@@ -48,44 +46,17 @@ class PreviousReplays:
         return PREVIOUS in self.slots.slots and self.slots.model(PREVIOUS) is not None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._work, name="edm-previous", daemon=True)
-        self._thread.start()
+        self._queue.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        while True:  # work nobody will do: remove its files
-            try:
-                path = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if path is not None:
-                path.unlink(missing_ok=True)
+        self._queue.stop()
 
     def submit(self, path: Path) -> bool:
         """Queue a replay of ``path`` (this takes the file over); False when the queue is full."""
-        try:
-            self._queue.put_nowait(path)
-        except queue.Full:
-            path.unlink(missing_ok=True)
-            self.metrics.analyses.labels(variant=PREVIOUS, result="dropped").inc()
-            return False
-        return True
+        return self._queue.submit(path)
 
-    def _work(self) -> None:
-        while True:
-            path = self._queue.get()
-            if path is None or self._stop.is_set():
-                if path is not None:
-                    path.unlink(missing_ok=True)
-                return
-            try:
-                self.replay(path)
-            finally:
-                path.unlink(missing_ok=True)
+    def _dropped(self) -> None:
+        self.metrics.analyses.labels(variant=PREVIOUS, result="dropped").inc()
 
     def replay(self, path: Path) -> None:
         """Analyse ``path`` on the previous version and count what happened."""

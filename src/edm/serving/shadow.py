@@ -9,10 +9,8 @@ lock file in the metrics folder) logs the summary of all of them, read from the 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edm.serving.metrics import multiprocess_dir, shadow_summary
+from edm.serving.replay_queue import ReplayQueue
 from edm.serving.routing import BEAT_TOLERANCE_S, BOUNDARY_TOLERANCE_S, f_measure
 
 if TYPE_CHECKING:
@@ -51,59 +50,39 @@ class ShadowRunner:
         self.metrics = metrics
         self.registry = registry
         self.summary_interval = summary_interval
-        self._queue: queue.Queue[ShadowJob | None] = queue.Queue(maxsize=queue_size)
+        self._queue: ReplayQueue[ShadowJob] = ReplayQueue(
+            "edm-shadow", self._replay, lambda job: job.path, self._dropped, queue_size=queue_size
+        )
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._summary_thread: threading.Thread | None = None
         self._logged: dict[int, int] = {}  # staging version -> shadow requests last logged
         self.last_summary: dict[str, Any] | None = None
         self._lock_file: Any = None
 
     def start(self) -> None:
-        for target, name in ((self._work, "edm-shadow"), (self._summarise, "edm-shadow-summary")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._queue.start()
+        self._summary_thread = threading.Thread(
+            target=self._summarise, name="edm-shadow-summary", daemon=True
+        )
+        self._summary_thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-        for thread in self._threads:
-            thread.join(timeout=30)
-        while True:  # work nobody will do: remove its files
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job.path.unlink(missing_ok=True)
+        self._queue.stop()
+        if self._summary_thread is not None:
+            self._summary_thread.join(timeout=30)
         self.log_summary()
         if self._lock_file is not None:
             self._lock_file.close()
 
     def submit(self, path: Path, production: TrackStructure) -> bool:
         """Queue a replay; False (and the file removed) when the queue is full."""
-        try:
-            self._queue.put_nowait(ShadowJob(path, production))
-        except queue.Full:
-            path.unlink(missing_ok=True)
-            self.metrics.shadow_requests.labels(result="dropped").inc()
-            return False
-        return True
+        return self._queue.submit(ShadowJob(path, production))
+
+    def _dropped(self) -> None:
+        self.metrics.shadow_requests.labels(result="dropped").inc()
 
     # ------------------------------------------------------------------ replays
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None or self._stop.is_set():
-                if job is not None:
-                    job.path.unlink(missing_ok=True)
-                return
-            try:
-                self._replay(job)
-            finally:
-                job.path.unlink(missing_ok=True)
 
     def _replay(self, job: ShadowJob) -> None:
         staging = self.slots.model("staging")
