@@ -193,7 +193,7 @@ class Flywheel:
         if str(count) in (json.loads(made.read_text()) if made.exists() else {}):
             return self.remember(str(count), 0)
         started = time.perf_counter()
-        synthetic = self.reference / "data" / "train"
+        synthetic = self.synthetic()
         mix = f"{reviewed}={self.args.reviewed_weight},{synthetic}={self.args.synthetic_weight}"
         self.run(
             "train", str(reviewed), "--init-from", str(production), "--mix", mix,
@@ -208,6 +208,23 @@ class Flywheel:
 
         version = ModelRegistry(tracking_uri=str(self.store)).version_records(1)[0].version
         return self.remember(str(count), version)
+
+    def synthetic(self) -> Path:
+        """The synthetic tracks mixed in: ``--synthetic-tracks`` of the reference's training
+        tracks, evenly spread (linked, not copied); all of them with 0."""
+        source = self.reference / "data" / "train"
+        annotations = sorted(source.glob("*.yaml"))
+        most = self.args.synthetic_tracks
+        if not most or most >= len(annotations):
+            return source
+        out = self.folder / f"synthetic-{most}"
+        out.mkdir(exist_ok=True)
+        step = len(annotations) / most
+        for path in (annotations[int(i * step)] for i in range(most)):
+            for file in (path, path.with_suffix(".wav")):
+                if not (out / file.name).exists():
+                    os.link(file, out / file.name)
+        return out
 
     def evaluate(self, folder: Path, version: int) -> dict[str, float]:
         report = self.run("evaluate", str(folder), "--model", str(version), "--json", json_out=True)
@@ -267,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--reviewed-weight", type=float, default=1.0)
     parser.add_argument("--synthetic-weight", type=float, default=1.0)
+    parser.add_argument(
+        "--synthetic-tracks",
+        type=int,
+        default=64,
+        help="How many of the reference's synthetic training tracks to mix in (0: all).",
+    )
     parser.add_argument("--quick", action="store_true", help="A few tiny tracks: a smoke test.")
     parser.add_argument("--counts", help="Reviewed-track counts, e.g. 16 (default 4,8,16,32).")
     args = parser.parse_args(argv)
