@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.cli_runner import RunEdm
@@ -60,3 +61,32 @@ def _read(path: Path):
     from edm.data.annotations import load_annotation
 
     return load_annotation(path)
+
+
+def test_queue_takes_a_batch_output_and_opens_its_last_batch(
+    tmp_path: Path, run_edm: RunEdm
+) -> None:
+    out = tmp_path / "results"
+    older, newer = out / "_annotations" / "v1", out / "_annotations" / "v2"
+    _proposal(older, "old", 0.2)
+    _proposal(newer, "unsure", 0.3)
+    _proposal(newer, "sure", 0.9)
+    (out / "part-0000-abc.parquet").write_bytes(b"PAR1")
+    os.utime(older, (1_000_000, 1_000_000))  # the v1 batch ran long before
+
+    result = run_edm("review", "queue", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert f"Proposals of the last batch: {newer}" in result.stdout
+    assert read_queue(newer) == ["unsure.yaml", "sure.yaml"]
+    assert not (older / ".edm-review-queue").exists()
+
+
+def test_queue_of_batch_results_without_proposals_says_how_to_get_them(
+    tmp_path: Path, run_edm: RunEdm
+) -> None:
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "part-0000-abc.parquet").write_bytes(b"PAR1")
+    result = run_edm("review", "queue", str(out))
+    assert result.exit_code != 0
+    assert "--format yaml" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -33,6 +33,13 @@ def annotation_target(out: Path, version: int, path: str, source_root: str | Non
     return folder / f"{PurePosixPath(name).stem}-{tag}.yaml"
 
 
+def latest_proposals(out: Path) -> Path | None:
+    """The proposals of the last ``--format yaml`` batch written to ``out`` (the version
+    folder under ``OUT/_annotations`` changed last); None when ``out`` has none."""
+    folders = [p for p in (out / "_annotations").glob("v*") if p.is_dir()]
+    return max(folders, key=lambda p: p.stat().st_mtime_ns) if folders else None
+
+
 def write_annotation(row: dict[str, Any], target: Path, model_name: str, version: int) -> None:
     """Write one result row as an annotator-form YAML file; DataError when the track has no
     beat grid to annotate (no beat found)."""

@@ -82,10 +82,29 @@ def stats(
         console.print(f"Logged review metrics on version {version}.", highlight=False)
 
 
+def _proposals_folder(folder: Path) -> Path:
+    """FOLDER itself, or the last batch's proposals when FOLDER is an edm batch OUT."""
+    from edm.batch.annotations import latest_proposals
+
+    proposals = latest_proposals(folder)
+    if proposals is not None:
+        return proposals
+    if any(folder.glob("*.parquet")) and not any(folder.rglob("*.yaml")):
+        raise DataError(
+            f"{folder}: batch results without proposals to review: run edm batch analyze "
+            "with --format yaml"
+        )
+    return folder
+
+
 @app.command("queue")
 def queue(
     ctx: typer.Context,
-    folder: Path = typer.Argument(..., help="Folder of proposals (edm batch --format yaml)."),
+    folder: Path = typer.Argument(
+        ...,
+        help="Folder of proposals, or the OUT of edm batch analyze --format yaml (its last "
+        "batch's proposals).",
+    ),
     model: str = typer.Option(
         None,
         "--model",
@@ -103,6 +122,9 @@ def queue(
 
     if not folder.is_dir():
         raise DataError(f"{folder}: folder not found")
+    folder, given = _proposals_folder(folder), folder
+    if folder != given and not as_json:
+        console.print(f"Proposals of the last batch: {plain(folder)}", highlight=False)
     items, unreadable = review_queue(folder)
     reference, version = _reference(ctx, model, [i.source for i in items])
     if reference is not None:
