@@ -202,6 +202,7 @@ class Flywheel:
             "--output", str(self.folder / "outputs"),
             "--description", f"flywheel: fine-tuned on {count} reviewed tracks",
             "--tag", f"flywheel_reviewed={count}",
+            *(["--learn-labels"] if self.args.learn_labels else []),
         )  # fmt: skip
         self.timed(f"fine_tune_{count}_s", started)
         from edm.registry import ModelRegistry
@@ -289,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=64,
         help="How many of the reference's synthetic training tracks to mix in (0: all).",
+    )
+    parser.add_argument(
+        "--learn-labels", action="store_true", help="Fine-tune with edm train --learn-labels."
     )
     parser.add_argument("--quick", action="store_true", help="A few tiny tracks: a smoke test.")
     parser.add_argument("--counts", help="Reviewed-track counts, e.g. 16 (default 4,8,16,32).")
