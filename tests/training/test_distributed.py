@@ -32,3 +32,31 @@ def test_two_processes_train_one_registered_model(
     assert model["params"]["world_size"] == "2"
     assert model["run_name"] == "ddp"
     assert sorted(p.name for p in (tmp_path / "out" / "ddp").glob("*.pt")) == ["best.pt", "last.pt"]
+
+
+def test_each_process_gets_its_share_and_mix_weights_survive_sharding() -> None:
+    from torch.utils.data import DataLoader, WeightedRandomSampler
+
+    from edm.training.distributed import DistributedContext, RankWeightedSampler, shard_loader
+
+    items = list(range(10))
+    single = DataLoader(items, batch_size=1, shuffle=True)
+    assert shard_loader(single, DistributedContext(), shuffle=True, seed=0) is single
+
+    # A plain loader: disjoint shards that cover every item between them.
+    shards = [
+        list(shard_loader(single, DistributedContext(rank, 2), shuffle=True, seed=0).sampler)
+        for rank in (0, 1)
+    ]
+    assert not set(shards[0]) & set(shards[1]) and set(shards[0]) | set(shards[1]) == set(items)
+
+    # A --mix loader: the second folder (items 5-9) weighs nothing, and so under torchrun too.
+    weights = [1.0] * 5 + [0.0] * 5
+    mixed = DataLoader(items, batch_size=1, sampler=WeightedRandomSampler(weights, 10))
+    draws = []
+    for rank in (0, 1):
+        sharded = shard_loader(mixed, DistributedContext(rank, 2), shuffle=True, seed=0)
+        assert isinstance(sharded.sampler, RankWeightedSampler)
+        draws.append(list(sharded.sampler))
+    assert all(len(d) == 5 and max(d) < 5 for d in draws)
+    assert draws[0] != draws[1]  # each rank draws its own samples

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, WeightedRandomSampler
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,45 @@ def broadcast_flag(context: DistributedContext, flag: bool, device: torch.device
 def barrier(context: DistributedContext) -> None:
     if context.enabled:
         dist.barrier()
+
+
+def shard_loader(
+    loader: DataLoader, context: DistributedContext, *, shuffle: bool, seed: int
+) -> DataLoader:
+    """``loader`` for this process's share of each epoch. A loader that samples by weight
+    (``edm train --mix``) keeps its weights: each process draws its share from them, with a
+    generator of its own rank, instead of a plain shard that would ignore them."""
+    if not context.enabled or isinstance(loader.sampler, DistributedSampler | RankWeightedSampler):
+        return loader
+    sampler: Sampler[int]
+    if isinstance(loader.sampler, WeightedRandomSampler):
+        weighted = loader.sampler
+        sampler = RankWeightedSampler(weighted.weights, weighted.num_samples, context, seed)
+    else:
+        sampler = DistributedSampler(
+            loader.dataset,
+            num_replicas=context.world_size,
+            rank=context.rank,
+            shuffle=shuffle,
+            seed=seed,
+        )
+    return DataLoader(
+        loader.dataset,
+        batch_size=loader.batch_size,
+        sampler=sampler,
+        collate_fn=loader.collate_fn,
+        num_workers=loader.num_workers,
+        drop_last=loader.drop_last,
+    )
+
+
+class RankWeightedSampler(WeightedRandomSampler):
+    """One process's share (``ceil(num_samples / world_size)``) of a weighted draw with
+    replacement; each rank's generator is seeded apart, so ranks draw different samples."""
+
+    def __init__(
+        self, weights: torch.Tensor, num_samples: int, context: DistributedContext, seed: int
+    ) -> None:
+        share = -(-num_samples // context.world_size)
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + context.rank)
+        super().__init__(weights, share, replacement=True, generator=generator)

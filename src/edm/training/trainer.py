@@ -9,8 +9,9 @@ is registered (stage None). A crash or Ctrl-C ends the run FAILED or KILLED; ``l
 The trainer draws nothing: progress goes to the callbacks its caller passes (``events``), and
 notes go through ``logging``.
 
-Under ``torchrun`` the model is wrapped in DistributedDataParallel and the loaders get a
-DistributedSampler; only rank 0 talks to MLflow and writes checkpoints.
+Under ``torchrun`` the model is wrapped in DistributedDataParallel and each process gets its
+share of the loaders (``distributed.shard_loader``: a DistributedSampler, or a weighted draw
+per rank under ``--mix``); only rank 0 talks to MLflow and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from edm.atomic import write_text_atomically
 from edm.errors import ConfigError, TrainingError
@@ -354,23 +355,7 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
 
     def _distributed_loader(self, loader: DataLoader, *, shuffle: bool) -> DataLoader:
-        if not self.dist.enabled or isinstance(loader.sampler, DistributedSampler):
-            return loader
-        sampler = DistributedSampler(
-            loader.dataset,
-            num_replicas=self.dist.world_size,
-            rank=self.dist.rank,
-            shuffle=shuffle,
-            seed=self.config.seed,
-        )
-        return DataLoader(
-            loader.dataset,
-            batch_size=loader.batch_size,
-            sampler=sampler,
-            collate_fn=loader.collate_fn,
-            num_workers=loader.num_workers,
-            drop_last=loader.drop_last,
-        )
+        return distributed.shard_loader(loader, self.dist, shuffle=shuffle, seed=self.config.seed)
 
 
 def _feature_params_of(loader: DataLoader) -> dict[str, Any]:
