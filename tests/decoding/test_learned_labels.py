@@ -8,8 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from tests.structure_factories import activations_from, make_annotation
 
+from edm.audio.features import FeatureParams
 from edm.data.annotations import Annotation
 from edm.data.tracks import Track
 from edm.decoding.activations import FrameActivations
@@ -84,13 +86,16 @@ def test_too_few_tracks_keep_the_hand_priors() -> None:
     assert outcome.labeller is None and "fewer than 4" in outcome.reason
 
 
-def test_the_labeller_travels_in_the_checkpoint_to_the_analyzer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_the_labeller_travels_in_the_checkpoint_to_the_analyzer(
+    tmp_path: Path, engine: str
+) -> None:
     labeller = decide(_labelled("catalogue", "breakbuild", range(8))).labeller
     assert labeller is not None
     model = MultiTaskModel(ModelConfig(hidden_size=8, conv_channels=(4, 4), freq_pooling=(4, 4),
                                        temporal_dilations=(1, 2)))  # fmt: skip
-    path = save_checkpoint(tmp_path / "best.pt", model, feature_params={"n_mels": 64})
-    assert checkpoint_labeller(load_checkpoint(path)) is None
+    path = save_checkpoint(tmp_path / "best.pt", model, feature_params=FeatureParams().to_dict())
+    assert File2Structure.from_checkpoint(path, engine=engine).section_labeller is None
     add_to_checkpoint(path, CHECKPOINT_KEY, labeller.to_plain())
 
     contents = load_checkpoint(path)  # weights_only: the labeller is plain lists and numbers
@@ -101,9 +106,11 @@ def test_the_labeller_travels_in_the_checkpoint_to_the_analyzer(tmp_path: Path) 
     assert [s.label for s in learnt] == [
         s.label for s in decode_structure(activations, None, labeller).sections
     ]
-    analyzer = File2Structure(None, None, contents)  # type: ignore[arg-type]
+    # Every loader of the checkpoint (analyze, batch, serve, the pyfunc, the gate) builds this.
+    analyzer = File2Structure.from_checkpoint(path, engine=engine)
     assert analyzer.section_labeller is not None
     assert analyzer.section_labeller.labels == labeller.labels
+    assert np.allclose(analyzer.section_labeller.coef, labeller.coef)
 
 
 def test_a_labeller_of_another_vocabulary_is_not_used() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edm.atomic import atomic_write
+from edm.decoding.learned_labels import CHECKPOINT_KEY as LABELLER_KEY
 from edm.errors import CheckpointError, CheckpointNotFoundError, ConfigError, EdmError
 from edm.file_hash import file_sha256
 from edm.inference.network import Network
@@ -34,6 +35,9 @@ CACHE_FOLDER = ".edm-onnx"
 ONNX_FORMAT = 1
 _HASH_PREFIX = 16
 _METADATA = ("model_config", "feature_params", "labels", "epoch")
+# Kept with the metadata when the checkpoint has it: the section labeller fitted on this
+# network's label probabilities (edm.decoding.learned_labels) goes wherever the network goes.
+_OPTIONAL_METADATA = (LABELLER_KEY,)
 _STALE = re.compile(rf".+-[0-9a-f]{{{_HASH_PREFIX}}}\.(onnx|json)")
 
 log = logging.getLogger(__name__)
@@ -91,7 +95,7 @@ def _load_kept(
     except Exception as exc:  # a damaged kept export (onnxruntime's own error types)
         log.info("%s: kept ONNX export unreadable, exporting again (%s)", path, exc)
         return None
-    return LoadedNetwork(network, {key: metadata[key] for key in _METADATA})
+    return LoadedNetwork(network, _metadata_of(metadata))
 
 
 def kept_export(path: Path) -> tuple[Path, Path] | None:
@@ -112,7 +116,7 @@ def _export(path: Path, digest: str, graph_file: Path, metadata_file: Path) -> L
 
     model, checkpoint = load_model(path, map_location="cpu")
     graph = export_onnx(model)
-    metadata = {key: checkpoint[key] for key in _METADATA}
+    metadata = _metadata_of(checkpoint)
     try:
         graph_file.parent.mkdir(exist_ok=True)
         for stale in graph_file.parent.iterdir():  # exports of this file's older contents
@@ -136,7 +140,13 @@ def _torch(path: Path, device: str) -> LoadedNetwork:
 
     target = resolve_device(device)
     model, checkpoint = load_model(path, map_location=target)
-    return LoadedNetwork(TorchNetwork(model, target), {key: checkpoint[key] for key in _METADATA})
+    return LoadedNetwork(TorchNetwork(model, target), _metadata_of(checkpoint))
+
+
+def _metadata_of(contents: dict[str, Any]) -> dict[str, Any]:
+    """What a loaded network keeps of its checkpoint (or of a kept export's metadata)."""
+    kept = {key: contents[key] for key in _METADATA}
+    return kept | {key: contents[key] for key in _OPTIONAL_METADATA if key in contents}
 
 
 def _registered_files(path: Path, digest: str) -> tuple[Path, Path]:
