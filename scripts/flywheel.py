@@ -288,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--synthetic-tracks",
         type=int,
-        default=64,
-        help="How many of the reference's synthetic training tracks to mix in (0: all).",
+        default=0,
+        help="How many of the reference's synthetic training tracks to mix in (default 0: "
+        "all; 64 halves the fine-tunes' time, and cost the own test set 0.03 of labels).",
     )
     parser.add_argument(
         "--learn-labels", action="store_true", help="Fine-tune with edm train --learn-labels."
