@@ -202,7 +202,7 @@ class Flywheel:
             "--output", str(self.folder / "outputs"),
             "--description", f"flywheel: fine-tuned on {count} reviewed tracks",
             "--tag", f"flywheel_reviewed={count}",
-            *(["--learn-labels"] if self.args.learn_labels else []),
+            *([] if self.args.learn_labels else ["--no-learn-labels"]),
         )  # fmt: skip
         self.timed(f"fine_tune_{count}_s", started)
         from edm.registry import ModelRegistry
@@ -293,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         "all; 64 halves the fine-tunes' time, and cost the own test set 0.03 of labels).",
     )
     parser.add_argument(
-        "--learn-labels", action="store_true", help="Fine-tune with edm train --learn-labels."
+        "--no-learn-labels",
+        dest="learn_labels",
+        action="store_false",
+        help="Fine-tune with edm train --no-learn-labels (no section labeller).",
     )
     parser.add_argument("--quick", action="store_true", help="A few tiny tracks: a smoke test.")
     parser.add_argument("--counts", help="Reviewed-track counts, e.g. 16 (default 4,8,16,32).")

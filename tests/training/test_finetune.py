@@ -58,7 +58,6 @@ def test_fine_tune_from_a_version_with_lineage(
     result = run_edm(
         "--tracking-uri", store_uri, "train", str(reviewed), "--init-from", "1",
         "--mix", f"{synthetic}=3", "--output", str(tmp_path / "outputs"), *FAST, "--json",
-        "--learn-labels",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     trained = json.loads(result.stdout)
@@ -76,7 +75,7 @@ def test_fine_tune_from_a_version_with_lineage(
     assert tags["data_folders"] == "2" and tags["data_heldout_tracks"] == str(len(held))
     assert tags["data.0.dir"] == str(reviewed) and tags["data.1.weight"] == "3"
     assert tags["data.0.hash"].endswith(".dir") and tags["data.0.hash"] != tags["data.1.hash"]
-    # Asked to, a fine-tune fits a section labeller and says on the run whether it kept it.
+    # A fine-tune fits a section labeller and says on the run whether it kept it.
     verdict = tags["edm.section_labels"]
     assert verdict.startswith(("learnt from", "hand priors")), verdict
     assert ("section_labeller" in child) == verdict.startswith("learnt from")
@@ -91,10 +90,11 @@ def test_fine_tune_from_a_version_with_lineage(
     again = run_edm(
         "--tracking-uri", store_uri, "train", str(reviewed), "--init-from", "models:/"
         "edm-structure-detector/2", "--output", str(tmp_path / "outputs"), *FAST,
+        "--no-learn-labels",
     )  # fmt: skip
     assert again.exit_code == 0, again.stderr
     assert "fine-tuned from models:/edm-structure-detector/2" in again.stdout
-    assert "Section labels" not in again.stdout  # not asked for: none fitted
+    assert "Section labels" not in again.stdout  # --no-learn-labels: none fitted
     third = registry.version_record(3)
     assert third is not None and "edm.section_labels" not in third.tags
     info = run_edm("--tracking-uri", store_uri, "models", "info", "3")

@@ -54,10 +54,10 @@ def train(
         [], "--mix", help="DIR=WEIGHT,... sampling weight per data folder (default 1 each)."
     ),
     learn_labels: bool = typer.Option(
-        False,
-        "--learn-labels",
-        help="Experimental: fit a section labeller on the training folders, kept in the "
-        "checkpoint when it beats the hand priors in cross-validation.",
+        None,
+        "--learn-labels/--no-learn-labels",
+        help="Fit a section labeller on the training folders, kept in the checkpoint when it "
+        "beats the hand priors in cross-validation (default: on with --init-from).",
     ),
     epochs: int = typer.Option(20, "--epochs", min=1),
     batch_size: int = typer.Option(8, "--batch-size", min=1),

@@ -62,7 +62,7 @@ def train_from_directory(
     callbacks: Iterable[TrainingCallback] = (),
     mix: dict[Path, float] | None = None,
     parent: Parent | None = None,
-    learn_labels: bool = False,
+    learn_labels: bool | None = None,
 ) -> TrainingJob:
     """Train on the usable annotated tracks under ``data_dir`` that ``config.min_tier`` and
     ``config.min_confidence`` select; report skipped files.
@@ -75,9 +75,9 @@ def train_from_directory(
     ``data_dir`` may be several folders, and ``mix`` weights them (``edm.training.sources``);
     tracks a folder's split file holds out are never trained on. ``parent``
     (``edm.training.finetune``) gives the starting model and weights: a fine-tune.
-    ``learn_labels`` fits a section labeller on the training folders and keeps it in the
-    checkpoint if it beats the hand priors in cross-validation
-    (``edm.training.section_labels``; off by default: see its module docstring).
+    ``learn_labels`` (default: when fine-tuning) fits a section labeller on the training
+    folders and keeps it in the checkpoint if it beats the hand priors in cross-validation
+    (``edm.training.section_labels``).
     """
     selection = TrackSelection(config.min_tier, config.min_confidence)
     folders = [Path(data_dir)] if isinstance(data_dir, str | Path) else list(data_dir)
@@ -154,7 +154,7 @@ def train_from_directory(
         update={"data_dir": folders[0], "tags": {**data_tags, **config.tags}}
     )
     labeller_step = None
-    if learn_labels:
+    if learn_labels if learn_labels is not None else parent is not None:
         from edm.training.section_labels import FolderTracks, SectionLabellerStep
 
         labeller_step = SectionLabellerStep(
