@@ -17,6 +17,7 @@ from typing import Any
 from edm.batch.files import is_s3
 from edm.data.annotations import save_annotation
 from edm.data.annotator_schema import model_source
+from edm.data.review_queue import BATCH_PROPOSALS
 from edm.decoding.structure import Section, TrackStructure
 from edm.errors import DataError
 
@@ -24,20 +25,13 @@ from edm.errors import DataError
 def annotation_target(out: Path, version: int, path: str, source_root: str | None) -> Path:
     """Where a track's YAML goes: its path under SOURCE when SOURCE is a folder, else its
     name with a short hash of the full path (two catalogues may both hold ``intro.wav``)."""
-    folder = out / "_annotations" / f"v{version}"
+    folder = out / BATCH_PROPOSALS / f"v{version}"
     if source_root and path.startswith(source_root.rstrip("/") + "/"):
         relative = PurePosixPath(path[len(source_root.rstrip("/")) + 1 :])
         return folder / Path(*relative.parts).with_suffix(".yaml")
     name = PurePosixPath(path).name
     tag = hashlib.sha256(path.encode()).hexdigest()[:8]
     return folder / f"{PurePosixPath(name).stem}-{tag}.yaml"
-
-
-def latest_proposals(out: Path) -> Path | None:
-    """The proposals of the last ``--format yaml`` batch written to ``out`` (the version
-    folder under ``OUT/_annotations`` changed last); None when ``out`` has none."""
-    folders = [p for p in (out / "_annotations").glob("v*") if p.is_dir()]
-    return max(folders, key=lambda p: p.stat().st_mtime_ns) if folders else None
 
 
 def write_annotation(row: dict[str, Any], target: Path, model_name: str, version: int) -> None:

@@ -84,7 +84,7 @@ def stats(
 
 def _proposals_folder(folder: Path) -> Path:
     """FOLDER itself, or the last batch's proposals when FOLDER is an edm batch OUT."""
-    from edm.batch.annotations import latest_proposals
+    from edm.data.review_queue import latest_proposals
 
     proposals = latest_proposals(folder)
     if proposals is not None:

@@ -13,6 +13,15 @@ from pathlib import Path
 from edm.atomic import write_text_atomically
 
 QUEUE_FILE = ".edm-review-queue"
+# Where edm batch analyze --format yaml writes its proposals: OUT/_annotations/v<VERSION>/.
+BATCH_PROPOSALS = "_annotations"
+
+
+def latest_proposals(out: Path) -> Path | None:
+    """The proposals of the last ``--format yaml`` batch written to ``out`` (the version
+    folder under ``OUT/_annotations`` changed last); None when ``out`` has none."""
+    folders = [p for p in (out / BATCH_PROPOSALS).glob("v*") if p.is_dir()]
+    return max(folders, key=lambda p: p.stat().st_mtime_ns) if folders else None
 
 
 def write_queue(folder: Path | str, track_ids: Iterable[str], comment: str = "") -> Path:

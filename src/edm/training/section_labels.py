@@ -2,9 +2,10 @@
 
 After the network is trained, its best checkpoint analyses the training folders' tracks (at
 most :data:`MAX_TRACKS_PER_FOLDER` of each, evenly spread; never a held-out track), and a
-:class:`~edm.decoding.learned_labels.SectionLabeller` is fitted on their annotated sections,
-each folder weighing what its ``--mix`` weight says. Whether it replaces the hand priors is
-decided by cross-validation over tracks (:data:`FOLDS` folds, on the annotated boundaries):
+:class:`~edm.decoding.learned_labels.SectionLabeller` is fitted on the sections the network
+decodes there, each with its annotated label, each folder weighing what its ``--mix`` weight
+says. Whether it replaces the hand priors is decided by cross-validation over tracks
+(:data:`FOLDS` folds, scored on the annotated labels of every frame):
 it is kept when, weighted by the folders' weights, its label accuracy beats the hand priors'
 by :data:`MIN_GAIN` and no folder loses more than :data:`MAX_FOLDER_LOSS` (so the synthetic
 data a catalogue is mixed with keeps its labels). Both figures go on the run either way.
@@ -65,8 +66,8 @@ class LabelledTrack:
     weight: float  # the folder's weight shared among its fitted tracks
     activations: FrameActivations
     levels: np.ndarray
-    spans: list[tuple[int, int]]  # annotated sections, in frames
-    labels: list[int]  # index into the network's section labels, per span
+    spans: list[tuple[int, int]]  # the decoded sections, in frames
+    labels: list[int]  # the annotated label of most of each span's frames (an index)
     truth: np.ndarray  # per frame, the annotated label's index (-1: outside the sections)
 
 
@@ -111,7 +112,7 @@ def learn_section_labels(checkpoint: Path, folders: Sequence[FolderTracks]) -> L
 
 def decide(tracks: Sequence[LabelledTrack]) -> LabellerOutcome:
     """Cross-validate on ``tracks``, then fit on all of them if the learnt labels win."""
-    if len({t.folder for t in tracks}) == 0 or len(tracks) < 4:
+    if len(tracks) < 4:
         return LabellerOutcome(None, len(tracks), reason="fewer than 4 labelled tracks")
     hand, learned = cross_validate(tracks)
     weights = {t.folder: 0.0 for t in tracks}
