@@ -43,7 +43,7 @@ from bench.section_ablation import load_set
 from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import describe_sections, heard_levels
 from edm.decoding.labels import LabelPriors
-from edm.decoding.learned_labels import section_descriptors, section_labels
+from edm.decoding.learned_labels import best_path, section_descriptors, section_labels
 from edm.decoding.structure import Section, TrackStructure
 from edm.evaluation.metrics import frame_scores
 from edm.vocabulary import LABELS, UNLABELED
@@ -106,15 +106,7 @@ class SectionModel:
         scores[:, self.classifier.classes_] = probabilities
         if not with_transitions:
             return [int(i) for i in scores.argmax(axis=1)]
-        best, back = self.first + scores[0], []
-        for row in scores[1:]:
-            options = best[:, None] + self.moves
-            back.append(options.argmax(axis=0))
-            best = options.max(axis=0) + row
-        path = [int(best.argmax())]
-        for pointers in reversed(back):
-            path.append(int(pointers[path[-1]]))
-        return path[::-1]
+        return best_path(self.first, self.moves, scores)
 
 
 def accuracy(tracks: list[LabelledTrack], labeller) -> float:

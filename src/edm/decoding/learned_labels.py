@@ -92,15 +92,8 @@ class SectionLabeller:
         log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         scores = np.full((len(spans), len(self.labels)), np.log(_FLOOR))
         scores[:, list(self.classes)] = np.maximum(log_probabilities, np.log(_FLOOR))
-        best, back = self.first + scores[0], []
-        for row in scores[1:]:
-            options = best[:, None] + self.moves
-            back.append(options.argmax(axis=0))
-            best = options.max(axis=0) + row
-        path = [int(best.argmax())]
-        for pointers in reversed(back):
-            path.append(int(pointers[path[-1]]))
-        return [activations.labels.index(self.labels[i]) for i in path[::-1]]
+        path = best_path(self.first, self.moves, scores)
+        return [activations.labels.index(self.labels[i]) for i in path]
 
     def fits(self, activations: FrameActivations) -> bool:
         """Whether it was fitted on this vocabulary (a checkpoint's network's labels)."""
@@ -129,6 +122,20 @@ class SectionLabeller:
             moves=np.asarray(plain["moves"], dtype=np.float64),
             tracks=int(plain.get("tracks", 0)),
         )
+
+
+def best_path(first: np.ndarray, moves: np.ndarray, scores: np.ndarray) -> list[int]:
+    """Viterbi: the label per row of ``scores`` ``(n, labels)`` that maximises the sum of the
+    scores, the first label's ``first`` and each label -> label ``moves`` (all log)."""
+    best, back = first + scores[0], []
+    for row in scores[1:]:
+        options = best[:, None] + moves
+        back.append(options.argmax(axis=0))
+        best = options.max(axis=0) + row
+    path = [int(best.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
 
 
 def checkpoint_labeller(checkpoint: Mapping[str, Any] | None) -> SectionLabeller | None:
