@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.section_ablation import load_set
 from edm.decoding.activations import FrameActivations
 from edm.decoding.decode import describe_sections, heard_levels
-from edm.decoding.labels import LabelPriors
-from edm.decoding.learned_labels import best_path, section_descriptors, section_labels
+from edm.decoding.labels import LabelPriors, best_path
+from edm.decoding.learned_labels import section_descriptors, section_labels
 from edm.decoding.structure import Section, TrackStructure
 from edm.evaluation.metrics import frame_scores
 from edm.vocabulary import LABELS, UNLABELED

@@ -101,16 +101,20 @@ def label_sections(
     score += _energy_priors(energy, rise, labels, priors)
     score += _position_priors(count, labels, priors)
     score[~usable] = -np.inf
-    transitions = _transition_matrix(labels, priors)
-    best = score[0].copy()
-    back = np.zeros((count, n_labels), dtype=np.int64)
-    for s in range(1, count):
-        options = best[:, None] + transitions  # from row to column
-        back[s] = np.argmax(options, axis=0)
-        best = options[back[s], np.arange(n_labels)] + score[s]
-    path = [int(np.argmax(best))]
-    for s in range(count - 1, 0, -1):
-        path.append(int(back[s, path[-1]]))
+    return best_path(np.zeros(n_labels), _transition_matrix(labels, priors), score)
+
+
+def best_path(first: np.ndarray, moves: np.ndarray, scores: np.ndarray) -> list[int]:
+    """Viterbi: the label per row of ``scores`` ``(n, labels)`` that maximises the sum of the
+    scores, the first label's ``first`` and each label -> label ``moves`` (all log)."""
+    best, back = first + scores[0], []
+    for row in scores[1:]:
+        options = best[:, None] + moves
+        back.append(options.argmax(axis=0))
+        best = options.max(axis=0) + row
+    path = [int(best.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
     return path[::-1]
 
 

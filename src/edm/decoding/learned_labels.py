@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from edm.decoding.activations import FrameActivations
-from edm.decoding.labels import rank_in_track
+from edm.decoding.labels import best_path, rank_in_track
 
 CHECKPOINT_KEY = "section_labeller"  # where a checkpoint keeps it (plain lists and numbers)
 _FLOOR = 1e-3  # probability floor, as the hand priors use
@@ -122,20 +122,6 @@ class SectionLabeller:
             moves=np.asarray(plain["moves"], dtype=np.float64),
             tracks=int(plain.get("tracks", 0)),
         )
-
-
-def best_path(first: np.ndarray, moves: np.ndarray, scores: np.ndarray) -> list[int]:
-    """Viterbi: the label per row of ``scores`` ``(n, labels)`` that maximises the sum of the
-    scores, the first label's ``first`` and each label -> label ``moves`` (all log)."""
-    best, back = first + scores[0], []
-    for row in scores[1:]:
-        options = best[:, None] + moves
-        back.append(options.argmax(axis=0))
-        best = options.max(axis=0) + row
-    path = [int(best.argmax())]
-    for pointers in reversed(back):
-        path.append(int(pointers[path[-1]]))
-    return path[::-1]
 
 
 def checkpoint_labeller(checkpoint: Mapping[str, Any] | None) -> SectionLabeller | None:

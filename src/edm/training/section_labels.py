@@ -35,6 +35,7 @@ from edm.decoding.learned_labels import (
     section_descriptors,
     section_labels,
 )
+from edm.decoding.structure import Section
 from edm.errors import EdmError
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ FOLDS = 8
 MIN_GAIN = 0.005
 MAX_FOLDER_LOSS = 0.01
 _REGULARISATION = 1.0  # scikit-learn's C: the descriptors are few and of like scale
+# Before outros in a row are made one: the spans the labeller is given at inference.
 _UNMERGED = DecodeParams(labels=LabelPriors(one_outro=False))
 
 
@@ -94,17 +96,21 @@ def learn_section_labels(checkpoint: Path, folders: Sequence[FolderTracks]) -> L
     """Fit, cross-validate and decide; a labeller that cannot be fitted keeps the hand priors."""
     from edm.inference.pipeline import File2Structure
 
-    analyzer = File2Structure.from_checkpoint(checkpoint)
+    # A fresh checkpoint has no version settings: today's defaults, outros left apart.
+    analyzer = File2Structure.from_checkpoint(checkpoint, decode_params=_UNMERGED)
     tracks: list[LabelledTrack] = []
     for group in folders:
         chosen = _spread(list(group.tracks), MAX_TRACKS_PER_FOLDER)
         for track in chosen:
             try:
-                activations = analyzer.analyze(track.audio_path).activations
+                analysis = analyzer.analyze(track.audio_path)
             except EdmError as exc:
                 log.warning("section labeller: %s left out: %s", track.audio_path, exc)
                 continue
-            labelled = labelled_track(track, activations, group.folder, group.weight / len(chosen))
+            weight = group.weight / len(chosen)
+            labelled = labelled_track(
+                track, analysis.activations, group.folder, weight, analysis.structure.sections
+            )
             if labelled is not None:
                 tracks.append(labelled)
     return decide(tracks)
@@ -133,12 +139,17 @@ def decide(tracks: Sequence[LabelledTrack]) -> LabellerOutcome:
 
 
 def labelled_track(
-    track: Track, activations: FrameActivations, folder: str, weight: float
+    track: Track,
+    activations: FrameActivations,
+    folder: str,
+    weight: float,
+    decoded: Sequence[Section] | None = None,
 ) -> LabelledTrack | None:
     """The sections the decoder finds in the track (as it will at inference: boundaries are
     never perfect, and a labeller fitted on the annotated ones learns too much from their
     lengths and places), each with the annotated label of most of its frames. None when an
-    annotated label is outside the network's vocabulary or no section is left."""
+    annotated label is outside the network's vocabulary or no section is left. ``decoded``:
+    the sections already decoded with ``_UNMERGED`` (decoded here when not given)."""
     vocabulary = section_labels(activations)
     fps, n = activations.frame_rate, activations.n_frames
     truth = np.full(n, -1)
@@ -148,8 +159,8 @@ def labelled_track(
         if str(entry.label) not in vocabulary:
             return None
         truth[a:b] = vocabulary.index(str(entry.label))
-    # Before outros in a row are made one: the spans the labeller is given at inference.
-    decoded = decode_structure(activations, _UNMERGED).sections
+    if decoded is None:
+        decoded = decode_structure(activations, _UNMERGED).sections
     spans = [(round(s.start * fps), min(round(s.end * fps), n)) for s in decoded]
     spans = [(a, b) for a, b in spans if b > a and (truth[a:b] >= 0).any()]
     if not spans:
