@@ -141,3 +141,20 @@ class ServiceError(EdmError):
 class WebhookRefusedError(ServiceError):
     def __init__(self, message: str) -> None:
         super().__init__(401, message)
+
+
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that a library turned into another error, if one did.
+
+    torch's zip writer, for one, reports an interrupt that lands in its write callback as a
+    RuntimeError whose ``__context__`` is the KeyboardInterrupt; re-raising that keeps an
+    interrupted command an interrupt (exit 130, a run ended KILLED), not a failure.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

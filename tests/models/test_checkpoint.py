@@ -275,3 +275,46 @@ def test_a_checkpoint_gets_the_mode_the_umask_asks_for(tmp_path: Path) -> None:
     )
     for mask, modes in modes_under_umasks(script, tmp_path).items():
         assert modes == {"best.pt": MODES[mask]}, f"umask {mask:03o}: {oct(modes['best.pt'])}"
+
+
+class _InterruptedStream:
+    """A checkpoint's file whose ``write`` is where Ctrl-C lands: what a signal handler that
+    raises KeyboardInterrupt does when the signal arrives while torch's writer calls back."""
+
+    def __init__(self, handle: object, interrupt_at: int) -> None:
+        self._handle = handle
+        self._writes_left = interrupt_at
+
+    def write(self, data: bytes) -> int:
+        self._writes_left -= 1
+        if self._writes_left == 0:
+            raise KeyboardInterrupt
+        return self._handle.write(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._handle, name)
+
+
+def test_an_interrupt_in_the_middle_of_a_save_stays_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch turns it into a RuntimeError from its zip writer; the save re-raises the interrupt
+    (the CLI then ends the run KILLED with exit 130, not FAILED with exit 1)."""
+    import contextlib
+
+    import edm.models.checkpoint as checkpoint
+
+    path = _save(tmp_path / "last.pt", epoch=1)
+    before = path.read_bytes()
+    real_atomic_write = checkpoint.atomic_write
+
+    @contextlib.contextmanager
+    def interrupted_write(target: Path):  # type: ignore[no-untyped-def]
+        with real_atomic_write(target) as handle:
+            yield _InterruptedStream(handle, interrupt_at=3)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", interrupted_write)
+    with pytest.raises(KeyboardInterrupt):
+        _save(path, epoch=2)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["last.pt"]

@@ -159,6 +159,15 @@ def test_store_errors_translates_store_failures_only(
     assert issubclass(StoreError, EdmError)
 
 
+def test_an_interrupt_a_driver_wrapped_stays_an_interrupt() -> None:
+    """Ctrl-C in the middle of a request is not a store failure (a run then ends KILLED)."""
+    with pytest.raises(KeyboardInterrupt), store_errors(SERVER, "logging run 'r'"):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise MlflowException("API request failed") from None  # what a client does
+
+
 def test_an_unknown_alias_is_not_found_whichever_code_the_store_answers() -> None:
     missing = MlflowException("not found", RESOURCE_DOES_NOT_EXIST)
     sql_answer = MlflowException("alias champion not found", INVALID_PARAMETER_VALUE)

@@ -28,7 +28,7 @@ from edm.cli import (
 )
 from edm.cli.context import CliState
 from edm.cli.output import err_console, print_error
-from edm.errors import EdmError
+from edm.errors import EdmError, interrupt_behind
 
 app = typer.Typer(
     name="edm",
@@ -115,6 +115,7 @@ def main() -> None:
             err_console.print(f"[red]Interrupted ({interrupts.received()}).[/]", highlight=False)
         raise
     except EdmError as exc:
+        _exit_if_interrupted(exc)
         if debug_enabled():
             raise
         print_error(str(exc))
@@ -128,9 +129,17 @@ def main() -> None:
         print_error(f"{exc.filename}: {exc.strerror or exc}")
         sys.exit(1)
     except Exception as exc:
+        _exit_if_interrupted(exc)
         _unexpected(exc)
     finally:
         interrupts.restore(previous)
+
+
+def _exit_if_interrupted(exc: Exception) -> None:
+    """A library that turned Ctrl-C or SIGTERM into its own error: still an interrupt, 130."""
+    if interrupt_behind(exc) is not None:
+        err_console.print(f"[red]Interrupted ({interrupts.received()}).[/]", highlight=False)
+        sys.exit(130)
 
 
 def _unexpected(exc: Exception) -> NoReturn:

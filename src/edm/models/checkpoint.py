@@ -35,7 +35,13 @@ from torch import nn
 
 import edm
 from edm.atomic import atomic_write
-from edm.errors import CheckpointError, CheckpointNotFoundError, ModelError, WeightsNotFoundError
+from edm.errors import (
+    CheckpointError,
+    CheckpointNotFoundError,
+    ModelError,
+    WeightsNotFoundError,
+    interrupt_behind,
+)
 from edm.models.config import ModelConfig
 from edm.models.multitask import MultiTaskModel, build_model
 
@@ -135,6 +141,8 @@ def _torch_save(target: Path, contents: Any) -> None:
         with atomic_write(target) as stream:
             torch.save(contents, stream)
     except Exception as error:
+        if (interrupt := interrupt_behind(error)) is not None:
+            raise interrupt from None
         # torch reports a failed write (disk full, quota) as RuntimeError from its zip writer.
         raise CheckpointError(f"cannot write checkpoint {target}: {_one_line(error)}") from error
 

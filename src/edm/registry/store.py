@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 
-from edm.errors import EdmError, PermissionDeniedError, StoreError
+from edm.errors import EdmError, PermissionDeniedError, StoreError, interrupt_behind
 from edm.settings import StoreLocation, current_user, uri_secrets
 
 if TYPE_CHECKING:
@@ -184,13 +184,16 @@ def store_errors(location: StoreLocation, what: str) -> Iterator[None]:
         yield
     except EdmError:
         raise
-    except MlflowException as exc:
-        raise translate(exc, location, what) from exc
-    except OSError as exc:  # includes requests' ConnectionError
-        raise translate(exc, location, what) from exc
     except Exception as exc:
-        # SQLAlchemy and database-driver errors reach us unwrapped when a store cannot be
-        # opened at all (an unreachable PostgreSQL server, say).
-        if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "psycopg", "psycopg2"):
-            raise
-        raise translate(exc, location, what) from exc
+        if (interrupt := interrupt_behind(exc)) is not None:
+            raise interrupt from None  # Ctrl-C in the middle of a request is not a store failure
+        # OSError includes requests' ConnectionError. SQLAlchemy and database-driver errors
+        # reach us unwrapped when a store cannot be opened at all (an unreachable PostgreSQL
+        # server, say).
+        if isinstance(exc, (MlflowException, OSError)) or type(exc).__module__.split(".")[0] in (
+            "sqlalchemy",
+            "psycopg",
+            "psycopg2",
+        ):
+            raise translate(exc, location, what) from exc
+        raise

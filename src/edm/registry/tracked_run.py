@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Metric, Param, RunTag
 
-from edm.errors import CheckpointNotFoundError
+from edm.errors import CheckpointNotFoundError, interrupt_behind
 
 if TYPE_CHECKING:
     from edm.registry.store import StoreConnection
@@ -182,7 +182,8 @@ class TrackedRun:
         if exc_type is None:
             self.end("FINISHED")
             return
-        status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+        interrupted = exc is not None and interrupt_behind(exc) is not None
+        status = "KILLED" if interrupted or issubclass(exc_type, KeyboardInterrupt) else "FAILED"
         with suppress(Exception):  # the original failure matters more than this one
             self.end(status)
 
