@@ -15,8 +15,14 @@ synthesized once under OUT/data and reused; folds select their tracks by the YAM
     .venv/bin/python scripts/lofo.py --out lofo                       # all six folds, CPU
     .venv/bin/python scripts/lofo.py --out lofo --device cuda --jobs 6  # a GPU machine
     .venv/bin/python scripts/lofo.py --folds sound:sampled --quick     # smoke test
+    .venv/bin/python scripts/lofo.py --out lofo --seeds 0,1 --reuse     # the spread, too
 
-Writes OUT/folds/<fold>/result.json per fold and OUT/lofo.json with the table and the mean.
+One training per fold cannot tell a change of code from the spread between trainings:
+``--seeds`` trains each fold under several training seeds (the split, the initial weights, the
+crop order; the data stay the same) and reports each seed's mean and the mean over seeds.
+
+Writes OUT/folds/<fold>/result.json per fold (``<fold>-seed<N>`` for a seed other than the
+recipe's) and OUT/lofo.json with the table and the mean.
 """
 
 from __future__ import annotations
@@ -55,27 +61,35 @@ def main(argv: list[str] | None = None) -> int:
     sound, arrangement = load_families()
     folds = _folds(args.folds, sound, arrangement)
     if args.run_fold:
-        _run_fold(args.run_fold, recipe, out, args)
+        _run_fold(args.run_fold, recipe.with_changes(training_seed=args.seed), out, args)
         return 0
+    seeds = args.seeds or [recipe.train_seed]
 
     started = time.perf_counter()
     pools = _pools(recipe, out, folds)
     fixtures = write_fixtures(out / "fixtures") if args.fixtures else None
     warm_feature_cache([pools["train"]], os.cpu_count() or 1)  # what the folds train on
     print(f"data ready in {time.perf_counter() - started:.0f} s: {out / 'data'}", flush=True)
-    results = _run_folds(folds, args, out)
+    runs = _run_folds([(fold, seed) for seed in seeds for fold in folds], args, out, recipe)
+    results = {fold: _mean_result([runs[(fold, seed)] for seed in seeds], fold) for fold in folds}
     summary = {
         "recipe": recipe.to_dict(),
+        "seeds": seeds,
         "folds": results,
         "mean_held_out": _mean([r["held_out"] for r in results.values()]),
         "mean_in_distribution": _mean(
             [r["in_distribution"] for r in results.values() if r["in_distribution"]]
         ),
+        "per_seed": {
+            seed: _mean([runs[(fold, seed)]["held_out"] for fold in folds]) for seed in seeds
+        },
         "pools": {k: str(v) for k, v in pools.items()},
         "fixtures_dir": str(fixtures) if fixtures else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
     rows = {name: r["held_out"] for name, r in results.items()}
+    if len(seeds) > 1:
+        rows.update({f"mean (held out), seed {k}": v for k, v in summary["per_seed"].items()})
     rows["mean (held out)"] = summary["mean_held_out"]
     if summary["mean_in_distribution"]:
         rows["mean (in distribution)"] = summary["mean_in_distribution"]
@@ -114,7 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--crop-seconds", type=float, help="Override the recipe's crop.")
     parser.add_argument("--crops-per-track", type=int, help="Override the recipe's crops.")
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    parser.add_argument(
+        "--seeds",
+        type=_seed_list,
+        help="Comma-separated training seeds, each fold trained under each (default: the "
+        "recipe's); the table gives each fold's mean over them and each seed's mean.",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep a fold's result.json from an earlier run with the same recipe and seed.",
+    )
     parser.add_argument("--run-fold", help=argparse.SUPPRESS)  # one fold, in a child process
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # its training seed
     return parser
 
 
@@ -132,6 +158,49 @@ def _recipe(args: argparse.Namespace) -> Recipe:
     if args.augment is not None:
         changes["augment"] = args.augment
     return recipe.with_changes(**changes)
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"give distinct seeds, e.g. 0,1: {text!r}")
+    return seeds
+
+
+def _fold_dir(out: Path, fold: str, seed: int | None, recipe: Recipe) -> Path:
+    name = fold.replace(":", "-")
+    if seed is not None and seed != recipe.train_seed:
+        name += f"-seed{seed}"
+    return out / "folds" / name
+
+
+def _finished(fold_dir: Path, recipe: Recipe) -> dict[str, Any] | None:
+    """An earlier run's result for this fold, when it was trained with this recipe and seed."""
+    path = fold_dir / "result.json"
+    if not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    same = result.get("recipe") == json.loads(json.dumps(recipe.to_dict()))
+    return result if same else None
+
+
+def _mean_result(runs: list[dict[str, Any]], fold: str) -> dict[str, Any]:
+    """One fold over its seeds: each figure's mean."""
+    if len(runs) == 1:
+        return runs[0]
+    other_keys = set.intersection(*(set(r["other"]) for r in runs))
+    return {
+        "fold": fold,
+        "n_train": runs[0]["n_train"],
+        "held_out": _mean([r["held_out"] for r in runs]),
+        "in_distribution": _mean([r["in_distribution"] for r in runs if r["in_distribution"]]),
+        "other": {k: _mean([r["other"][k] for r in runs]) for k in sorted(other_keys)},
+        "runs": runs,
+        "seconds": sum(r["seconds"] for r in runs),
+    }
 
 
 def _folds(text: str, sound: tuple[str, ...], arrangement: tuple[str, ...]) -> list[str]:
@@ -177,40 +246,52 @@ def _pools(recipe: Recipe, out: Path, folds: list[str]) -> dict[str, Path]:
     return pools
 
 
-def _run_folds(folds: list[str], args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Each fold in its own process (torch threads split between them), at most --jobs at once."""
+Run = tuple[str, int]  # (fold, training seed)
+
+
+def _run_folds(
+    runs: list[Run], args: argparse.Namespace, out: Path, recipe: Recipe
+) -> dict[Run, Any]:
+    """Each run in its own process (torch threads split between them), at most --jobs at once."""
     jobs = max(1, args.jobs)
     threads = args.threads or max(1, (os.cpu_count() or 2) // jobs)
-    pending = list(folds)
-    running: dict[str, subprocess.Popen[bytes]] = {}
-    results: dict[str, Any] = {}
+    pending = list(runs)
+    running: dict[Run, subprocess.Popen[bytes]] = {}
+    results: dict[Run, Any] = {}
     while pending or running:
         while pending and len(running) < jobs:
-            fold = pending.pop(0)
-            fold_dir = out / "folds" / fold.replace(":", "-")
+            fold, seed = run = pending.pop(0)
+            fold_dir = _fold_dir(out, fold, seed, recipe)
+            seeded = recipe.with_changes(training_seed=seed)
+            if args.reuse and (done := _finished(fold_dir, seeded)) is not None:
+                results[run] = done
+                print(f"fold {fold}, seed {seed}: reused {fold_dir / 'result.json'}", flush=True)
+                continue
             fold_dir.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, __file__, *_child_args(args), "--run-fold", fold]
+            command = [sys.executable, __file__, *_child_args(args)]
+            command += ["--run-fold", fold, "--seed", str(seed)]
             env = {**os.environ, "OMP_NUM_THREADS": str(threads), "EDM_LOFO_THREADS": str(threads)}
             with open(fold_dir / "log.txt", "wb") as log:
-                running[fold] = subprocess.Popen(command, stdout=log, stderr=log, env=env)
-            print(f"fold {fold}: started ({threads} threads)", flush=True)
+                running[run] = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+            print(f"fold {fold}, seed {seed}: started ({threads} threads)", flush=True)
         time.sleep(0.5)
-        for fold, process in list(running.items()):
+        for run, process in list(running.items()):
             if process.poll() is None:
                 continue
-            del running[fold]
-            fold_dir = out / "folds" / fold.replace(":", "-")
+            del running[run]
+            fold, seed = run
+            fold_dir = _fold_dir(out, fold, seed, recipe)
             if process.returncode != 0:
                 tail = (fold_dir / "log.txt").read_text(errors="replace")[-2000:]
                 raise SystemExit(f"fold {fold} failed ({process.returncode}):\n{tail}")
-            results[fold] = json.loads((fold_dir / "result.json").read_text())
-            held = results[fold]["held_out"]
+            results[run] = json.loads((fold_dir / "result.json").read_text())
+            held = results[run]["held_out"]
             print(
-                f"fold {fold}: done in {results[fold]['seconds']:.0f} s: "
+                f"fold {fold}, seed {seed}: done in {results[run]['seconds']:.0f} s: "
                 + ", ".join(f"{k} {held[k]:.3f}" for k in FIGURES),
                 flush=True,
             )
-    return {fold: results[fold] for fold in folds}
+    return results
 
 
 def _child_args(args: argparse.Namespace) -> list[str]:
@@ -239,7 +320,7 @@ def _run_fold(fold: str, recipe: Recipe, out: Path, args: argparse.Namespace) ->
     torch.set_num_threads(int(os.environ.get("EDM_LOFO_THREADS", "2")))
     started = time.perf_counter()
     kind, family = fold.split(":")
-    fold_dir = out / "folds" / fold.replace(":", "-")
+    fold_dir = _fold_dir(out, fold, recipe.training_seed, recipe)
     key = f"{kind}_family"
     train = select_tracks(out / "data" / "train-pool", fold_dir / "train", key, family, False)
     held_out = select_tracks(
@@ -253,6 +334,7 @@ def _run_fold(fold: str, recipe: Recipe, out: Path, args: argparse.Namespace) ->
     ).best_checkpoint
     result: dict[str, Any] = {
         "fold": fold,
+        "recipe": recipe.to_dict(),
         "n_train": len(list(train.glob("*.yaml"))),
         "held_out": evaluate_folder(held_out, checkpoint, args.device),
         "in_distribution": evaluate_folder(in_dist, checkpoint, args.device) if in_dist else {},

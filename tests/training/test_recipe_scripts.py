@@ -57,6 +57,31 @@ def test_lofo_quick_holds_a_family_out_of_training_and_scores_it(tmp_path: Path)
     assert "sound:sampled" in done.stdout and "mean (held out)" in done.stdout
 
 
+def test_lofo_seeds_reuse_a_finished_fold_and_average_over_trainings(tmp_path: Path) -> None:
+    """Spread between trainings: the same fold under two training seeds, the first reused."""
+    out = tmp_path / "lofo"
+    lofo = ROOT / "scripts" / "lofo.py"
+    common = ("--quick", "--folds", "sampled", "--no-fixtures", "--out", out)
+    assert _run(lofo, *common, cwd=tmp_path).returncode == 0
+    first = json.loads((out / "lofo.json").read_text())["folds"]["sound:sampled"]
+
+    done = _run(lofo, *common, "--seeds", "0,1", "--reuse", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "fold sound:sampled, seed 0: reused" in done.stdout
+    summary = json.loads((out / "lofo.json").read_text())
+    fold = summary["folds"]["sound:sampled"]
+    assert [run["recipe"]["training_seed"] for run in fold["runs"]] == [0, 1]
+    assert fold["runs"][0] == first
+    second = json.loads((out / "folds" / "sound-sampled-seed1" / "result.json").read_text())
+    assert fold["runs"][1] == second
+    for figure, value in fold["held_out"].items():
+        assert value == pytest.approx((first["held_out"][figure] + second["held_out"][figure]) / 2)
+    assert sorted(summary["per_seed"]) == ["0", "1"]
+    assert "mean (held out), seed 1" in done.stdout
+    assert _run(lofo, *common, "--seeds", "0,0", cwd=tmp_path).returncode != 0
+
+
 def test_lofo_names_an_unknown_fold(tmp_path: Path) -> None:
     done = _run(ROOT / "scripts" / "lofo.py", "--quick", "--folds", "jazz", cwd=tmp_path)
     assert done.returncode != 0 and "unknown fold 'jazz'" in done.stderr

@@ -32,6 +32,9 @@ class Recipe:
     model_options: dict[str, Any] = field(default_factory=dict)
     train_seed: int = 0
     test_seed: int = 1
+    # The training's own seed (split, initial weights, crop order); None: train_seed. LOFO
+    # trains the same data under several to tell a change from the spread between trainings.
+    training_seed: int | None = None
 
     def synth_config(
         self,
@@ -63,7 +66,7 @@ class Recipe:
             crop_seconds=self.crop_seconds,
             learning_rate=self.learning_rate,
             augment=self.augment,
-            seed=self.train_seed,
+            seed=self.train_seed if self.training_seed is None else self.training_seed,
             output_dir=output_dir,
             run_name=run_name,
             device=device,
