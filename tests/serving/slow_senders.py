@@ -10,7 +10,7 @@ import time
 
 
 class SlowSender:
-    """Sends the headers of ``POST /predict`` (``Content-Length: declared``) and ``first``
+    """Sends the headers of ``POST path`` (``Content-Length: declared``) and ``first``
     bytes at once, then one byte every ``interval_s`` until the service answers, or, with
     ``hold``, waits for ``finish()`` and then sends the rest of ``body`` at once."""
 
@@ -23,15 +23,17 @@ class SlowSender:
         interval_s: float = 1.0,
         limit_s: float = 30.0,
         hold: bool = False,
+        path: str = "/predict",
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.body, self.first, self.interval_s, self.limit_s = body, first, interval_s, limit_s
         self.answer = b""
         self._release = threading.Event() if hold else None
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=limit_s)
-        head = (
-            f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
+        fields = {"Host": "127.0.0.1", "Content-Type": "audio/wav", **(headers or {})}
+        fields["Content-Length"] = str(len(body))
+        lines = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+        head = f"POST {path} HTTP/1.1\r\n{lines}\r\n".encode()
         self.sock.sendall(head + body[:first])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

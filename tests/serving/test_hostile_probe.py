@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from tests.servers import free_port
 from tests.serving.service_helpers import EdmService, no_tracebacks, promoted_store
+from tests.serving.slow_senders import SlowSender
 
 from edm.api_keys import hash_key
 from edm.errors import ConfigError, DataError, WebhookRefusedError
@@ -103,6 +104,31 @@ def test_mlflow_hook_answers_401_in_one_line_to_an_overlong_timestamp(probed: Pr
         assert answer.status_code == 401, answer.text
         assert answer.json()["error"].count("\n") == 0
     assert "OverflowError" not in probed.service.log()
+
+
+@pytest.mark.slow
+def test_a_hook_body_sent_a_byte_a_second_is_cut_off_after_the_body_timeout(
+    probed: Probed,
+) -> None:
+    """The hooks read their small bodies under --body-timeout (2 s here) as /predict does."""
+    body = b"{" + b" " * 4000 + b"}"
+    json_type = {"Content-Type": "application/json"}
+    senders = {
+        "/hooks/mlflow": SlowSender(
+            probed.service.port, body=body, path="/hooks/mlflow",
+            headers={**signed(body, "slow-1"), **json_type}, limit_s=20,
+        ),
+        "/hooks/alertmanager": SlowSender(
+            probed.service.port, body=body, path="/hooks/alertmanager",
+            headers={"Authorization": f"Bearer {TOKEN}", **json_type}, limit_s=20,
+        ),
+    }  # fmt: skip
+    for path, sender in senders.items():
+        sender.wait(20)
+        assert sender.status == 408, (path, sender.answer)
+        assert b"--body-timeout" in sender.answer and b"connection: close" in sender.answer.lower()
+    assert probed.service.metric("edm_requests_total", route="/hooks/mlflow", status="408") >= 1
+    assert "Traceback" not in probed.service.log()
 
 
 # ---------------------------------------------------------------- 2: deep JSON

@@ -62,7 +62,9 @@ def serve(
         64, help="Request bodies being received at once per worker (503 above)."
     ),
     body_timeout: str = typer.Option(
-        "30s", help="Time for a request body to arrive whole (408 after): seconds, or 30s, 1m."
+        "30s",
+        help="Time for a request body (/predict, the hooks) to arrive whole (408 after): "
+        "seconds, or 30s, 1m.",
     ),
     analysis_timeout: str = typer.Option(
         "120s", help="Time for an analysis, from its slot to the answer (504 after)."

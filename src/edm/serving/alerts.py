@@ -25,8 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from edm.errors import ServiceError
 from edm.serving.rollback import REFUSED, Alert, clean_alert_name
-from edm.serving.state import documented, error_response, read_small_body
+from edm.serving.state import CLOSE, documented, error_response, read_small_body
 
 if TYPE_CHECKING:
     from edm.serving.state import Service
@@ -120,6 +121,7 @@ HOOK_RESPONSES = {
         "content": {"application/json": {"schema": DECISION}},
     },
     400: documented(400, "A body that is not JSON, nested too deep, or over 1 MB."),
+    408: documented(408, "The body did not arrive whole within --body-timeout."),
     401: documented(
         401, "The bearer token (EDM_ALERT_TOKEN or EDM_ALERT_TOKEN_FILE) is missing or wrong."
     ),
@@ -157,7 +159,11 @@ async def alertmanager_hook(request: Request) -> Response:
                 f"(set in {service.alert_token_source})",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    body = await read_small_body(request, MAX_NOTIFICATION_BYTES)
+    try:
+        body = await read_small_body(request, MAX_NOTIFICATION_BYTES, service.config.body_timeout_s)
+    except ServiceError as exc:
+        _refused(service, request, "malformed", str(exc))
+        return error_response(exc.status, f"alert refused: {exc}", headers=CLOSE)
     if body is None:
         return _malformed(service, request, 400, "notification body over 1 MB")
     try:

@@ -28,7 +28,7 @@ from edm.serving.guard import client_of
 from edm.serving.limits import LimitExceeded
 from edm.serving.routes import CLIENT_ERRORS
 from edm.serving.routing import choose_variant
-from edm.serving.state import documented, error_response
+from edm.serving.state import CLOSE, documented, error_response
 from edm.serving.uploads import check_declared_length, receive_upload
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 VERSION_HEADER = "X-EDM-Model-Version"
-CLOSE = {"Connection": "close"}  # the body was not read whole: the connection cannot go on
 
 PREDICT_BODY = {
     "requestBody": {

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from edm.errors import ServiceError, WebhookRefusedError
 from edm.serving.guard import client_of
-from edm.serving.state import documented, error_response, read_small_body
+from edm.serving.state import CLOSE, documented, error_response, read_small_body
 from edm.serving.webhook import (
     DELIVERY_ID_HEADER,
     SIGNATURE_HEADER,
@@ -164,6 +164,7 @@ WEBHOOK_BODY = {
         409: documented(409, "A delivery id already received within 10 minutes: a replay."),
         404: documented(404, "Webhooks are off (no EDM_WEBHOOK_SECRET)."),
         413: documented(413, "A body over 1 MB."),
+        408: documented(408, "The body did not arrive whole within --body-timeout."),
     },
 )
 async def mlflow_webhook(request: Request) -> Response:
@@ -171,7 +172,10 @@ async def mlflow_webhook(request: Request) -> Response:
     service = _service(request)
     if service.webhook_secret is None:
         return error_response(404, "webhooks are off: start the service with EDM_WEBHOOK_SECRET")
-    body = await read_small_body(request, MAX_WEBHOOK_BYTES)
+    try:
+        body = await read_small_body(request, MAX_WEBHOOK_BYTES, service.config.body_timeout_s)
+    except ServiceError as exc:
+        return error_response(exc.status, f"webhook refused: {exc}", headers=CLOSE)
     if body is None:
         return error_response(413, "webhook body over 1 MB")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
 
+from edm.errors import ServiceError
 from edm.serving.limits import ClientLimits
 from edm.serving.stages import Stages
 from edm.serving.webhook import Deliveries
@@ -83,12 +85,26 @@ def error_response(
     return JSONResponse({"error": message}, status_code=status, headers=extra)
 
 
-async def read_small_body(request: Request, max_bytes: int) -> bytes | None:
+CLOSE = {"Connection": "close"}  # the body was not read whole: the connection cannot go on
+
+
+async def read_small_body(request: Request, max_bytes: int, timeout_s: float) -> bytes | None:
     """The whole body of a small JSON delivery (a webhook, an alert), read chunk by chunk so
-    that an oversized one is refused before it is held whole; None when over ``max_bytes``."""
+    that an oversized one is refused before it is held whole; None when over ``max_bytes``.
+
+    A body that has not arrived whole within ``timeout_s`` (``--body-timeout``, as for
+    /predict) is a ServiceError 408: a client sending a byte a second holds no connection
+    for longer than that.
+    """
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            return None
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    return None
+    except TimeoutError:
+        raise ServiceError(
+            408, f"the body did not arrive whole within {timeout_s:g} s (--body-timeout)"
+        ) from None
     return bytes(body)
