@@ -38,7 +38,8 @@ else
   missing_lean+=(openjdk-17-jre-headless)
 fi
 # Chromium (Debian's) for edm annotate's browser tests, which Playwright drives through its
-# executable_path; npm fetches the annotator page's wavesurfer.js (scripts/vendor-js.sh).
+# executable_path; npm fetches the annotator page's wavesurfer.js
+# and the documentation site's Mermaid (scripts/vendor-js.sh).
 if [ "$only" = all ]; then
   if command -v chromium >/dev/null 2>&1; then
     echo "Chromium (for the annotator's browser tests): present"

@@ -33,7 +33,8 @@ has_module torch || { echo "torch did not install" >&2; exit 1; }
 
 "${PIP[@]}" install -q -e ".[dev,docs]" 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/python" -c "import edm, mlflow" || { echo "edm did not install" >&2; exit 1; }
-# edm annotate's page: wavesurfer.js from the npm registry into a git-ignored folder. Without npm
-# the rest works; install-services.sh installs npm and runs it again.
-bash scripts/vendor-js.sh || echo "edm annotate's page lacks wavesurfer.js for now (see above)" >&2
+# edm annotate's wavesurfer.js and the docs site's Mermaid from the npm registry into git-ignored
+# folders. Without npm the rest works; install-services.sh installs npm and runs it again.
+bash scripts/vendor-js.sh ||
+  echo "the annotator page or the docs site lacks its JavaScript for now (see above)" >&2
 echo "environment ready: $VENV"
