@@ -9,7 +9,8 @@ COPY src ./src
 # e.g. --build-arg EDM_VERSION="$(edm --version | cut -d" " -f2)" (without it: 0.0.0).
 ARG EDM_VERSION=0.0.0
 RUN SETUPTOOLS_SCM_PRETEND_VERSION_FOR_EDM_STRUCTURE=$EDM_VERSION pip install --no-cache-dir . \
-    && useradd --create-home edm
+    && useradd --create-home edm \
+    && install -d -o edm /var/lib/edm/traffic
 USER edm
 EXPOSE 8000
 CMD ["edm", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -126,3 +126,18 @@ def test_docker_stop_waits_longer_than_the_service_drains() -> None:
     drain = next(p.default for p in serve.params if p.name == "drain_seconds")
     grace = stack()["services"]["edm"]["stop_grace_period"]
     assert grace.endswith("s") and float(grace[:-1]) > drain
+
+
+def test_the_service_records_its_traffic_into_a_volume_its_user_can_write() -> None:
+    """What `edm monitor reference --from-traffic` reads when the catalogue has moved on."""
+    compose = stack()
+    edm = compose["services"]["edm"]
+    command = " ".join(edm["command"].split())
+    assert "--record-traffic /var/lib/edm/traffic" in command
+    assert "edm-traffic:/var/lib/edm/traffic" in edm["volumes"]
+    assert "edm-traffic" in compose["volumes"]
+    # A named volume starts as a copy of the image's folder: it must exist there, owned by the
+    # user the service runs as, or the first recorded answer fails on permissions.
+    dockerfile = (DEPLOY / "edm.Dockerfile").read_text()
+    assert "install -d -o edm /var/lib/edm/traffic" in dockerfile
+    assert dockerfile.index("install -d -o edm") < dockerfile.index("USER edm")
