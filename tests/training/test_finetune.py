@@ -100,6 +100,16 @@ def test_fine_tune_from_a_version_with_lineage(
     info = run_edm("--tracking-uri", store_uri, "models", "info", "3")
     assert "v3 <- v2 <- v1" in info.stdout
 
+    # Without a registry the checkpoint is the result, and it gets the same last step.
+    local = run_edm(
+        "--tracking-uri", store_uri, "train", str(reviewed), "--init-from",
+        str(tmp_path / "outputs" / trained["run_name"] / "best.pt"), "--no-registry",
+        "--output", str(tmp_path / "outputs"), "--run-name", "local", *FAST,
+    )  # fmt: skip
+    assert local.exit_code == 0, local.stderr
+    assert "Section labels: " in local.stdout, local.stdout
+    assert registry.version_record(4) is None
+
 
 def test_fine_tuning_is_refused_in_one_line(
     synth_data: Path, tmp_path: Path, store_uri: str, run_edm: RunEdm

@@ -162,7 +162,7 @@ def train_from_directory(
         )
     trainer = Trainer(
         model, train_loader, val_loader, config, registry=registry, callbacks=callbacks,
-        before_register=labeller_step,
+        finish_checkpoint=labeller_step,
     )  # fmt: skip
     result = trainer.train()
     return TrainingJob(

@@ -269,16 +269,17 @@ LABELS_TAG = "edm.section_labels"  # "learnt from N tracks" or why the hand prio
 
 
 class SectionLabellerStep:
-    """The trainer's last step before registration (``Trainer(before_register=...)``): learn,
-    decide, and store the labeller in the checkpoint
-    (``edm.decoding.learned_labels.CHECKPOINT_KEY``) when it is kept. The cross-validated
-    figures and the decision (``verdict``) go on the run either way."""
+    """The trainer's last step on the best checkpoint, before it is registered (or as the
+    result, without a registry): ``Trainer(finish_checkpoint=...)``. Learn, decide, and store
+    the labeller in the checkpoint (``edm.decoding.learned_labels.CHECKPOINT_KEY``) when it is
+    kept. The cross-validated figures and the decision (``verdict``) go on the run, when there
+    is one, either way."""
 
     def __init__(self, folders: Sequence[FolderTracks]) -> None:
         self.folders = list(folders)
         self.verdict: str | None = None
 
-    def __call__(self, checkpoint: Path, run: TrackedRun) -> None:
+    def __call__(self, checkpoint: Path, run: TrackedRun | None) -> None:
         from edm.models.checkpoint import add_to_checkpoint
 
         outcome = learn_section_labels(checkpoint, self.folders)
@@ -288,5 +289,6 @@ class SectionLabellerStep:
         else:
             self.verdict = f"hand priors ({outcome.reason})"
         log.info("section labels: %s", self.verdict)
-        run.log_metrics(outcome.metrics())
-        run.set_tags({LABELS_TAG: self.verdict})
+        if run is not None:
+            run.log_metrics(outcome.metrics())
+            run.set_tags({LABELS_TAG: self.verdict})

@@ -76,9 +76,9 @@ class Trainer:
         feature_params: Mapping[str, Any] | None = None,
         loss_weights: LossWeights | None = None,
         callbacks: Iterable[TrainingCallback] = (),
-        before_register: Callable[[Path, TrackedRun], None] | None = None,
+        finish_checkpoint: Callable[[Path, TrackedRun | None], None] | None = None,
     ) -> None:
-        self.config, self.before_register = config, before_register
+        self.config, self.finish_checkpoint = config, finish_checkpoint
         self.registry = registry
         self.loss_weights = loss_weights or LossWeights()
         self.callbacks = list(callbacks)
@@ -150,6 +150,9 @@ class Trainer:
                 self._epochs(network, optimizer, scheduler, run, result, state)
                 if run is not None:
                     self._finish(run, result)
+                elif self.finish_checkpoint is not None and self.dist.is_main:
+                    # --no-registry: the checkpoint is the result, and gets the same last step.
+                    self.finish_checkpoint(result.best_checkpoint, None)
             finally:
                 distributed.teardown(self.dist)
         self._emit(TrainingFinished(result))
@@ -333,8 +336,8 @@ class Trainer:
         history_file = result.output_dir / "history.json"
         write_text_atomically(history_file, json.dumps(result.history, indent=2))
         run.log_artifact(history_file)
-        if self.before_register is not None:  # what goes into the checkpoint before it is a version
-            self.before_register(result.best_checkpoint, run)
+        if self.finish_checkpoint is not None:  # what the checkpoint gets before it is a version
+            self.finish_checkpoint(result.best_checkpoint, run)
         result.model_version = run.register(
             result.best_checkpoint,
             # best_epoch counts from 1 in what people read (the CLI's "epoch 1 of 1", the steps)
