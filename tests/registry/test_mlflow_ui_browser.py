@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,16 @@ def registry(tmp_path: Path, _migrated_empty_store: Path, checkpoint: Path) -> M
 
 @pytest.fixture
 def ui_url(registry: ModelRegistry, tmp_path: Path) -> Iterator[str]:
+    store = Path(registry.connection.location.tracking_uri.removeprefix("sqlite:///"))
+    with _mlflow_ui(store, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def _mlflow_ui(store: Path, tmp_path: Path) -> Iterator[str]:
+    """A real `mlflow server` on loopback over the SQLite file ``store``."""
     port = free_port()
     log = tmp_path / "mlflow-ui.log"
-    store = Path(registry.connection.location.tracking_uri.removeprefix("sqlite:///"))
     server = start_logged(
         [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1",
          "--port", str(port), "--backend-store-uri", f"sqlite:///{store}",
@@ -108,3 +116,47 @@ def test_the_ui_shows_aliases_creators_the_audit_trail_and_the_runs(
     _shot(page, "experiment-runs")
     assert "/runs" in page.url  # type: ignore[attr-defined]
     assert "Traces" not in page.get_by_role("heading").all_inner_texts()  # type: ignore[attr-defined]
+
+
+def test_a_training_run_page_shows_its_datasets_code_commit_and_environment(
+    tmp_path: Path, _migrated_empty_store: Path, chromium_browser: object
+) -> None:
+    """What a person checks to trace a version back: the train and validation sets (with their
+    digests), the commit of edm's own code as the run's source, the resolved environment."""
+    from edm.synth import SynthConfig, write_synthetic_dataset
+    from edm.training import TrainingConfig
+    from edm.training.pipeline import train_from_directory
+
+    data = tmp_path / "data"
+    write_synthetic_dataset(data, 4, seed=2, config=SynthConfig(min_seconds=20, max_seconds=22))
+    store = tmp_path / "mlruns"
+    store.mkdir()
+    shutil.copyfile(_migrated_empty_store, store / "mlflow.db")
+    registry = ModelRegistry(tracking_uri=str(store), promotion_gate=None)
+    config = TrainingConfig.create(
+        num_epochs=1, batch_size=4, crop_seconds=4.0, output_dir=tmp_path / "outputs"
+    )
+    tiny = {"hidden_size": 8, "conv_channels": (4, 4), "freq_pooling": (4, 4)}
+    job = train_from_directory(data, config, registry, model_options=tiny)
+    run = registry.client.get_run(job.result.run_id)
+    datasets = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+    assert {"train", "validation"} <= set(datasets)
+    commit = run.data.tags["git_commit"]
+
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    with _mlflow_ui(store / "mlflow.db", tmp_path) as url:
+        page = context.new_page()
+        page.goto(f"{url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}")
+        page.get_by_text("Datasets").first.wait_for(timeout=60_000)
+        page.get_by_text(commit).first.wait_for(timeout=30_000)  # the run's source
+        _shot(page, "run-overview")
+        overview = page.inner_text("body")
+        assert f"train ({datasets['train'][:8]})" in overview
+        page.get_by_role("tab", name="Artifacts").first.click()
+        page.get_by_text("environment").first.wait_for(timeout=30_000)
+        page.get_by_text("environment").first.click()
+        page.get_by_text("requirements.txt").first.wait_for(timeout=30_000)
+        _shot(page, "run-artifacts")
+        artifacts = page.inner_text("body")
+        assert "inputs" in artifacts and "python.txt" in artifacts
+    context.close()
