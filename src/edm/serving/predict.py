@@ -28,7 +28,7 @@ from edm.serving.guard import client_of
 from edm.serving.limits import LimitExceeded
 from edm.serving.routes import CLIENT_ERRORS
 from edm.serving.routing import choose_variant
-from edm.serving.state import CLOSE, documented, error_response
+from edm.serving.state import CLOSE, body_deadline, documented, error_response
 from edm.serving.uploads import check_declared_length, receive_upload
 
 if TYPE_CHECKING:
@@ -177,18 +177,13 @@ async def _receive(request: Request, service: Service) -> Upload | Response:
     stages.receiving += 1
     metrics.receiving.inc()
     try:
-        async with asyncio.timeout(config.body_timeout_s):
+        async with body_deadline(config.body_timeout_s):
             return await receive_upload(
                 request.stream(), request.headers.get("content-type", ""), config.max_upload_bytes
             )
-    except TimeoutError:
-        return error_response(
-            408,
-            f"the body did not arrive whole within {config.body_timeout_s:g} s (--body-timeout)",
-            headers=CLOSE,
-        )
-    except ServiceError as exc:
-        return error_response(exc.status, str(exc), headers=CLOSE if exc.status == 413 else None)
+    except ServiceError as exc:  # 408 or 413: the body was not read whole
+        closing = CLOSE if exc.status in (408, 413) else None
+        return error_response(exc.status, str(exc), headers=closing)
     except ClientDisconnect:
         return error_response(400, "the client went away before the body was complete")
     finally:

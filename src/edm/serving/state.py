@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,23 +90,27 @@ def error_response(
 CLOSE = {"Connection": "close"}  # the body was not read whole: the connection cannot go on
 
 
-async def read_small_body(request: Request, max_bytes: int, timeout_s: float) -> bytes | None:
-    """The whole body of a small JSON delivery (a webhook, an alert), read chunk by chunk so
-    that an oversized one is refused before it is held whole; None when over ``max_bytes``.
-
-    A body that has not arrived whole within ``timeout_s`` (``--body-timeout``, as for
-    /predict) is a ServiceError 408: a client sending a byte a second holds no connection
-    for longer than that.
-    """
-    body = bytearray()
+@asynccontextmanager
+async def body_deadline(timeout_s: float) -> AsyncIterator[None]:
+    """Receiving a request body within ``--body-timeout``: a ServiceError 408 when it has not
+    arrived whole in time, so a client sending a byte a second holds no connection longer."""
     try:
         async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_bytes:
-                    return None
+            yield
     except TimeoutError:
         raise ServiceError(
             408, f"the body did not arrive whole within {timeout_s:g} s (--body-timeout)"
         ) from None
+
+
+async def read_small_body(request: Request, max_bytes: int, timeout_s: float) -> bytes | None:
+    """The whole body of a small JSON delivery (a webhook, an alert), read chunk by chunk so
+    that an oversized one is refused before it is held whole; None when over ``max_bytes``.
+    ServiceError 408 past ``timeout_s`` (:func:`body_deadline`)."""
+    body = bytearray()
+    async with body_deadline(timeout_s):
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                return None
     return bytes(body)

@@ -148,11 +148,12 @@ class Trainer:
                 run.log_params(self._params())
             try:
                 self._epochs(network, optimizer, scheduler, run, result, state)
+                if self.finish_checkpoint is not None and self.dist.is_main:
+                    # What the best checkpoint gets before it is a version (or, without a
+                    # registry, before it is the result).
+                    self.finish_checkpoint(result.best_checkpoint, run)
                 if run is not None:
                     self._finish(run, result)
-                elif self.finish_checkpoint is not None and self.dist.is_main:
-                    # --no-registry: the checkpoint is the result, and gets the same last step.
-                    self.finish_checkpoint(result.best_checkpoint, None)
             finally:
                 distributed.teardown(self.dist)
         self._emit(TrainingFinished(result))
@@ -336,8 +337,6 @@ class Trainer:
         history_file = result.output_dir / "history.json"
         write_text_atomically(history_file, json.dumps(result.history, indent=2))
         run.log_artifact(history_file)
-        if self.finish_checkpoint is not None:  # what the checkpoint gets before it is a version
-            self.finish_checkpoint(result.best_checkpoint, run)
         result.model_version = run.register(
             result.best_checkpoint,
             # best_epoch counts from 1 in what people read (the CLI's "epoch 1 of 1", the steps)
