@@ -113,8 +113,10 @@ class Flywheel:
         from edm.registry import ModelRegistry
 
         registry = ModelRegistry(tracking_uri=str(self.store))
-        if registry.stage_holders().production is None:
-            first = json.loads((self.reference / "reference.json").read_text())["version"]
+        first = int(json.loads((self.reference / "reference.json").read_text())["version"])
+        # An earlier flywheel promoted its fine-tune: every run starts from the reference, and
+        # a version that was in Production goes back without the gate.
+        if registry.stage_holders().production != first and not self.remembered("start"):
             test = str(self.reference / "data" / "test")
             self.run(
                 "models", "promote", str(first), "Production", "--holdout", test,
@@ -122,6 +124,10 @@ class Flywheel:
             )  # fmt: skip
         self.timed("reference_s", started)
         return self.remember("start", self.production())
+
+    def remembered(self, key: str) -> bool:
+        made = self.folder / "versions.json"
+        return made.exists() and key in json.loads(made.read_text())
 
     def remember(self, key: str, version: int) -> int:
         """``key``'s version from an earlier run of the flywheel in DIR, else ``version``,

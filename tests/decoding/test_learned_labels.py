@@ -59,6 +59,11 @@ def test_a_catalogue_convention_the_hand_priors_contradict_is_learnt() -> None:
     outcome = decide(_labelled("catalogue", "breakbuild", range(8)))
     assert outcome.labeller is not None, outcome.reason
     assert outcome.learned["catalogue"] > outcome.hand["catalogue"] + 0.05
+    vocabulary = outcome.labeller.labels
+    called = ("intro", "buildup", "drop", "breakbuild", "buildup", "drop", "outro")
+    catalogue_form = tuple(vocabulary.index(label) for label in called)
+    assert outcome.labeller.forms == (catalogue_form,)  # the one form its tracks follow
+    assert outcome.labeller.form_priors == (0.0,)
 
     track, activations = _catalogue_track(11, "breakbuild")  # a track it never saw
     by_hand = [s.label for s in decode_structure(activations).sections]

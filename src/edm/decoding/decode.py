@@ -35,7 +35,7 @@ from edm.decoding.bars import (
 )
 from edm.decoding.beats import BeatTrack, BeatTracking, decode_beat_track
 from edm.decoding.confidence import track_confidence
-from edm.decoding.labels import LabelPriors, label_sections
+from edm.decoding.labels import LabelPriors, grammar_path, section_scores
 from edm.decoding.learned_labels import SectionLabeller
 from edm.decoding.metre import Metre, MetreSearch, choose_metre
 from edm.decoding.sections import SectionParams, segment_bars
@@ -267,13 +267,12 @@ def describe_sections(
         return []
     probabilities = _label_means(activations, spans)
     levels = heard_levels(activations)
-    heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
-    rise = np.array([_rise(levels, a, b) for a, b in spans])
     priors = priors or LabelPriors()
+    hand = hand_evidence(activations, spans, levels, priors)
     if labeller is not None and labeller.fits(activations):
-        chosen = labeller.label(activations, spans, levels)
+        chosen = labeller.label(activations, spans, levels, hand)
     else:
-        chosen = label_sections(probabilities, heard, rise, activations.labels, priors)
+        chosen = grammar_path(hand, activations.labels, priors)
     if priors.one_outro:
         merged_spans, chosen = _one_outro(spans, chosen, activations.labels)
         if len(merged_spans) < len(spans):
@@ -289,6 +288,20 @@ def describe_sections(
         )
         for i, ((a, b), best) in enumerate(zip(spans, chosen, strict=True))
     ]
+
+
+def hand_evidence(
+    activations: FrameActivations,
+    spans: list[tuple[int, int]],
+    levels: np.ndarray,
+    priors: LabelPriors,
+) -> np.ndarray:
+    """Per span, the hand priors' evidence for each label (:func:`section_scores`), as
+    :func:`describe_sections` gives a labeller. ``levels``: :func:`heard_levels`."""
+    heard = np.stack([levels[:, a:b].mean(axis=1) for a, b in spans])
+    rise = np.array([_rise(levels, a, b) for a, b in spans])
+    probabilities = _label_means(activations, spans)
+    return section_scores(probabilities, heard, rise, activations.labels, priors)
 
 
 def heard_levels(activations: FrameActivations) -> np.ndarray:

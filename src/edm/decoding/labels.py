@@ -93,15 +93,31 @@ def label_sections(
     ``rise``: ``(n_sections,)`` how much the energy grows from the start to the end of each.
     """
     priors = priors or LabelPriors()
-    count, n_labels = probabilities.shape
-    if count == 0:
+    if probabilities.shape[0] == 0:
         return []
+    return grammar_path(section_scores(probabilities, energy, rise, labels, priors), labels, priors)
+
+
+def grammar_path(scores: np.ndarray, labels: tuple[str, ...], priors: LabelPriors) -> list[int]:
+    """The label sequence the hand-set form grammar and the sections' ``scores`` agree on."""
+    return best_path(np.zeros(len(labels)), _transition_matrix(labels, priors), scores)
+
+
+def section_scores(
+    probabilities: np.ndarray,
+    energy: np.ndarray,
+    rise: np.ndarray,
+    labels: tuple[str, ...],
+    priors: LabelPriors,
+) -> np.ndarray:
+    """``(n_sections, n_labels)``: each section's evidence for each label before the form is
+    considered (the model's log probabilities, energy and place); -inf where unusable."""
     usable = probabilities > 0
     score = priors.model * np.log(np.clip(probabilities, _FLOOR, None))
     score += _energy_priors(energy, rise, labels, priors)
-    score += _position_priors(count, labels, priors)
+    score += _position_priors(probabilities.shape[0], labels, priors)
     score[~usable] = -np.inf
-    return best_path(np.zeros(n_labels), _transition_matrix(labels, priors), score)
+    return score
 
 
 def best_path(first: np.ndarray, moves: np.ndarray, scores: np.ndarray) -> list[int]:
