@@ -6,7 +6,7 @@ a proposal by replacing it with the generator's own annotation of the track. Eve
 the commands a team would run, against one local MLflow store:
 
 1. Production = the reference model (``make reference-model``; trained here when ``--reference``
-   holds none);
+   holds none; put back in Production when an earlier run promoted its fine-tune);
 2. ``edm data other-music``: 64 catalogue tracks, and 16 more reviewed tracks held out for the
    gate;
 3. ``edm batch analyze CATALOGUE --format yaml`` with Production: a proposal per track;
