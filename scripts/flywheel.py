@@ -16,7 +16,7 @@ the commands a team would run, against one local MLflow store:
    version; the 16-track version goes through ``edm models promote --holdout HELD_OUT`` (the
    gate judges it on the 16 held-out tracks) into Production;
 6. ``edm evaluate`` of every version on the report set and on the reference's own synthetic
-   test set, and ``edm review stats`` of Production before and after, from the stand-in
+   test set, and ``edm review stats --log`` of Production before and after, from the stand-in
    reviewer's corrections of each version's proposals on the report set.
 
 Writes ``DIR/flywheel.json`` and prints the table.
@@ -263,7 +263,7 @@ class Flywheel:
             tracks, proposals, truth, music, self.folder / "report" / f"v{promoted}"
         )
         folders = [str(self.folder / "report" / f"v{v}") for v in (first, promoted)]
-        stats = self.run("review", "stats", *folders, "--json", json_out=True)
+        stats = self.run("review", "stats", *folders, "--log", "--json", json_out=True)
         self.timed("review_stats_s", started)
         return stats
 
