@@ -126,17 +126,19 @@ class Flywheel:
         return self.remember("start", self.production())
 
     def remembered(self, key: str) -> bool:
-        made = self.folder / "versions.json"
-        return made.exists() and key in json.loads(made.read_text())
+        return key in self._versions()
 
     def remember(self, key: str, version: int) -> int:
         """``key``'s version from an earlier run of the flywheel in DIR, else ``version``,
         kept in ``DIR/versions.json``: a stopped run goes on where it was."""
-        made = self.folder / "versions.json"
-        versions = json.loads(made.read_text()) if made.exists() else {}
+        versions = self._versions()
         if key not in versions:
-            made.write_text(json.dumps({**versions, key: version}))
+            (self.folder / "versions.json").write_text(json.dumps({**versions, key: version}))
         return int(versions.get(key, version))
+
+    def _versions(self) -> dict[str, int]:
+        made = self.folder / "versions.json"
+        return json.loads(made.read_text()) if made.exists() else {}
 
     # 2, 3 -----------------------------------------------------------------------------------
     def catalogue(self, production: int) -> tuple[Path, Path, Path]:
