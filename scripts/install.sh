@@ -18,7 +18,8 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 if "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   echo "torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null) already installed"
-elif "${PIP[@]}" download -q --no-deps --no-index -d "$(mktemp -d)" "torch==$TORCH_VERSION" >/dev/null 2>&1; then
+elif probe=$(mktemp -d) && trap 'rm -rf "$probe"' EXIT &&
+  "${PIP[@]}" download -q --no-deps --no-index -d "$probe" "torch==$TORCH_VERSION" >/dev/null 2>&1; then
   echo "installing torch $TORCH_VERSION from a local wheel"
   "${PIP[@]}" install -q "torch==$TORCH_VERSION" 2>&1 | grep -v '^WARNING: Location' || true
 elif ! command -v nvidia-smi >/dev/null 2>&1; then
